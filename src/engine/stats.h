@@ -9,6 +9,8 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -46,10 +48,14 @@ struct Gauges {
   std::array<std::uint64_t, kAgentStateCount> agents{};  // by AgentState
 };
 
-// Metrics derived from counters; NaN where the denominator is zero.
+// Metrics derived from counters; NaN where the denominator is zero (or negative, which can
+// happen right after startInterval because events are counted when they happen). Fractions are
+// 0..1, not percentages. Definitions and sources: docs/METRICS.md.
 struct Metrics {
-  double service_level = 0;           // answered within T / (answered + abandoned - short)
-  double service_level_answered = 0;  // answered within T / answered
+  // The wallboard's service level (Genesys Cloud's formula with short abandons excluded):
+  // answered within T / (answered + abandoned - short abandoned).
+  double service_level = 0;
+  double service_level_answered = 0;  // answered within T / answered (Asterisk "SL")
   double asa_seconds = 0;             // answered_wait / answered
   double aht_seconds = 0;             // (talk + wrap) / completed
   double abandon_rate = 0;            // (abandoned - short) / (offered - short)
@@ -73,24 +79,39 @@ struct StatsReport {
 
 class Statistics {
  public:
-  // *engine must outlive this object; it is read for memberships, thresholds and names only.
+  // *engine must outlive this object; it is read for memberships, thresholds and agent states
+  // at construction only. Agents already logged in at construction count from `start`.
   explicit Statistics(const Engine& engine, TimePoint start = {});
+  ~Statistics();
+  // Copies are independent snapshots (deep copy); both must still not outlive the engine.
+  Statistics(const Statistics& other);
+  Statistics& operator=(const Statistics& other);
+  Statistics(Statistics&&) noexcept;
+  Statistics& operator=(Statistics&&) noexcept;
 
+  // Folds one action (or a batch, in order) emitted by the engine at `now`. O(1) per action,
+  // plus the agent's queues and channels for AgentStateChanged; allocates only when the number
+  // of live contacts or known queues/agents/campaigns reaches a new high. Never throws on odd
+  // input (unknown contacts, ids beyond the engine's): it counts what it can.
   void apply(const Action& action, TimePoint now);
   void apply(std::span<const Action> actions, TimePoint now);
 
-  // Starts a new interval at `now`: counters restart from zero, gauges carry on.
+  // Starts a new interval at `now`: counters restart from zero, gauges and the EWT estimators
+  // carry on.
   void startInterval(TimePoint now);
   // Counters since the interval start, gauges as of `now`, agent time integrated up to `now`.
+  // O(live contacts + agents x memberships); meant for a wallboard tick, not per action.
   StatsReport report(TimePoint now) const;
 
   // Estimated wait in seconds for a contact at 1-based `position` in queue `q` (the algorithm is
-  // in docs/METRICS.md). Updates with every action.
+  // in docs/METRICS.md; position 0 counts as 1). 0 when enough members are Available; NaN when
+  // nothing has been handled yet anywhere, so there is no handle time to go on. Updates with
+  // every action and, while the queue is backlogged, with `now`.
   double ewtSeconds(QueueId q, std::size_t position, TimePoint now) const;
 
  private:
   struct Impl;
-  std::shared_ptr<Impl> impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace parley::engine
