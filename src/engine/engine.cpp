@@ -694,6 +694,7 @@ struct Engine::State {
     emit(act::ContactAnswered{cid, aid, tag(*c), now - c->enqueued_at});
     refreshAgent(aid);
     for (AgentId other : losers) routeAgent(other);
+    routeAgent(aid);  // room for more (a second chat) once the offer is off its hands
   }
 
   // An offer ended without an accept (rejected or timed out) for the listed agents.
@@ -869,7 +870,9 @@ struct Engine::State {
       case TimerKind::Escalation:
         return c.state == ContactState::Answered || c.visit != t.gen;
       case TimerKind::SkipExpire:
-        return c.state != ContactState::Waiting || c.visit != t.gen;
+        // Not tied to the Waiting state: a contact offered elsewhere meanwhile may be back in
+        // line when the skip ends, and must then be routed to the skipped agent too.
+        return c.visit != t.gen;
       case TimerKind::WrapUpEnd: break;
     }
     return true;
