@@ -1,10 +1,10 @@
-# Parley: the two commands a person needs are `make run` (arrives with the voice issue) and `make test`.
+# Parley: the two commands a person needs are `make run` and `make test`.
 BUILD ?= build
 SAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-asan bench format clean
+.PHONY: all deps build run test test-asan bench format clean
 
 all: build
 
@@ -16,6 +16,11 @@ $(BUILD)/build.ninja:
 
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
+
+# Until the SIP server lands, `make run` shows what exists: a simulated day through the real engine.
+run: build
+	@echo "parley: the SIP/HTTP server is not built yet; running the demo simulation instead."
+	$(BUILD)/src/app/parley simulate examples/sim-campaign-spike.yaml
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

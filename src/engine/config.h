@@ -10,7 +10,7 @@
 
 namespace parley::engine {
 
-// How a queue picks among eligible free agents. See docs/METRICS.md "Routing" for the rules.
+// How a queue picks among eligible free agents. The rules in prose: docs/ROUTING.md.
 enum class Strategy : std::uint8_t {
   LongestIdle,       // agent idle the longest (default)
   RingAll,           // offer to every eligible agent at once; first accept wins

@@ -1,4 +1,4 @@
-// Routing engine implementation. See engine.h for the contract and docs/METRICS.md ("Routing")
+// Routing engine implementation. See engine.h for the contract and docs/ROUTING.md
 // for the rules in prose.
 //
 // Data layout, chosen for the hot paths (an agent freeing up, a contact arriving):
