@@ -195,9 +195,10 @@ class ScenarioRunner {
   void line(const std::vector<std::string>& w, int n) {
     if (w.empty()) return;
     const std::string& kind = w[0];
-    if (kind == "engine" || kind == "queue" || kind == "agent") {
+    if (kind == "engine" || kind == "queue" || kind == "agent" || kind == "show") {
       if (engine_) fail(n, "`" + kind + "` after the first `at` step: declare everything first");
       if (kind == "engine") engineLine(w, n);
+      if (kind == "show") showLine(w, n);
       if (kind == "queue") queueLine(w, n);
       if (kind == "agent") agentLine(w, n);
     } else if (kind == "at") {
@@ -232,6 +233,20 @@ class ScenarioRunner {
         engine_config_.max_consecutive_misses = static_cast<int>(*v);
       } else {
         fail(n, "unknown engine key \"" + kv.key + "\"");
+      }
+    }
+  }
+
+  // show states|wrapups...: also render agent state changes / wrap-up ends for this scenario.
+  void showLine(const std::vector<std::string>& w, int n) {
+    if (w.size() < 2) fail(n, "usage: show states|wrapups...");
+    for (std::size_t i = 1; i < w.size(); ++i) {
+      if (w[i] == "states") {
+        show_states_ = true;
+      } else if (w[i] == "wrapups") {
+        show_wrapups_ = true;
+      } else {
+        fail(n, "show: expected states or wrapups, got \"" + w[i] + "\"");
       }
     }
   }
@@ -634,7 +649,8 @@ class ScenarioRunner {
     if (!broken.empty()) fail(n, "engine invariant broken after " + what + ":\n" + broken);
   }
 
-  // The canonical text of a routing-relevant action; nullopt for agent states and wrap-up ends.
+  // The canonical text of a routing-relevant action; nullopt for agent state changes and wrap-up
+  // ends unless the scenario asked to `show` them.
   std::optional<std::string> render(const Action& action) const {
     return std::visit(
         [&](const auto& a) -> std::optional<std::string> {
@@ -660,6 +676,16 @@ class ScenarioRunner {
             if (a.reason != ExitReason::None) text += " " + std::string(toString(a.reason));
             if (a.outcome == Outcome::Exited) text += " " + std::string(toString(a.exit.kind));
             return text;
+          } else if constexpr (std::is_same_v<T, act::AgentStateChanged>) {
+            if (!show_states_) return std::nullopt;
+            std::string text = "state " + agentName(a.agent) + " " +
+                               std::string(toString(a.from)) + " " + std::string(toString(a.to));
+            if (!a.reason.empty()) text += " " + a.reason;
+            return text;
+          } else if constexpr (std::is_same_v<T, act::WrapUpEnded>) {
+            if (!show_wrapups_) return std::nullopt;
+            return "wrapup-ended " + contactName(a.contact) + " " + agentName(a.agent) + " " +
+                   formatTime(TimePoint{a.duration});
           } else {
             return std::nullopt;
           }
@@ -836,6 +862,8 @@ class ScenarioRunner {
   std::map<ContactId, std::string> contact_names_;
   std::unique_ptr<Engine> engine_;  // created at the first `at` step
   TimePoint now_{};
+  bool show_states_ = false;   // render act::AgentStateChanged too
+  bool show_wrapups_ = false;  // render act::WrapUpEnded too
 
   // The current step: its rendered actions, and the expectations read so far.
   int step_line_ = 0;
