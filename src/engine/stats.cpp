@@ -24,9 +24,13 @@ constexpr bool isBusy(AgentState s) {
   return s == AgentState::Reserved || s == AgentState::Busy || s == AgentState::WrapUp;
 }
 
-double ratio(double num, double den) { return den > 0 ? num / den : kNaN; }
+double ratio(double num, double den) {
+  return den > 0 ? num / den : kNaN;
+}
 
-Millis nonNegative(Millis d) { return d.count() < 0 ? Millis{0} : d; }
+Millis nonNegative(Millis d) {
+  return d.count() < 0 ? Millis{0} : d;
+}
 
 // Exponentially weighted moving average; empty until the first sample, which it takes as is.
 struct Ewma {
@@ -163,7 +167,7 @@ struct Statistics::Impl {
     Ewma gap_ms;                 // between answers while the queue stayed non-empty
     int gap_samples = 0;         // since the queue was last empty
     bool has_last_answer = false;
-    bool unbroken = false;       // the queue has not been empty since the last answer
+    bool unbroken = false;  // the queue has not been empty since the last answer
     TimePoint last_answer{};
   };
 
@@ -528,8 +532,8 @@ Metrics StatsRow::metrics() const {
   m.service_level_answered = ratio(n(c.answered_within_sl), n(c.answered));
   m.asa_seconds = ratio(ms(c.answered_wait) / 1000.0, n(c.answered));
   m.aht_seconds = ratio((ms(c.talk_time) + ms(c.wrap_time)) / 1000.0, n(c.completed));
-  m.abandon_rate = ratio(n(c.abandoned) - n(c.short_abandoned),
-                         n(c.offered) - n(c.short_abandoned));
+  m.abandon_rate =
+      ratio(n(c.abandoned) - n(c.short_abandoned), n(c.offered) - n(c.short_abandoned));
   m.occupancy = ratio(c.busy_agent_ms, c.staffed_agent_ms);
   return m;
 }
@@ -553,9 +557,13 @@ void Statistics::apply(std::span<const Action> actions, TimePoint now) {
   for (const Action& a : actions) apply(a, now);
 }
 
-void Statistics::startInterval(TimePoint now) { impl_->startInterval(now); }
+void Statistics::startInterval(TimePoint now) {
+  impl_->startInterval(now);
+}
 
-StatsReport Statistics::report(TimePoint now) const { return impl_->report(now); }
+StatsReport Statistics::report(TimePoint now) const {
+  return impl_->report(now);
+}
 
 double Statistics::ewtSeconds(QueueId q, std::size_t position, TimePoint now) const {
   return impl_->ewtSeconds(q, position, now);

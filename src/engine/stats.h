@@ -22,29 +22,30 @@ namespace parley::engine {
 // Event counts and sums over an interval. A contact is counted in the interval in which the
 // thing happened (offered when it entered the queue, answered when accepted, ...).
 struct Counters {
-  std::uint64_t offered = 0;            // entered the queue (arrivals, moves in, transfers in)
-  std::uint64_t answered = 0;           // accepted by an agent
-  std::uint64_t answered_within_sl = 0; // answered with wait <= the queue's SL threshold
-  std::uint64_t abandoned = 0;          // customer left before answer (includes short abandons)
-  std::uint64_t short_abandoned = 0;    // abandoned with wait <= the queue's short-abandon threshold
-  std::uint64_t abandoned_within_sl = 0;// abandoned (not short) with wait <= SL threshold
-  std::uint64_t exited = 0;             // left by exit action or customer choice (not an abandon)
-  std::uint64_t moved_out = 0;          // moved to another queue
-  std::uint64_t completed = 0;          // answered contacts whose handling (incl. wrap-up) ended
-  Millis answered_wait{0};              // sum of waits of answered contacts (for ASA)
-  Millis abandoned_wait{0};             // sum of waits of abandoned contacts
-  Millis talk_time{0};                  // sum of answer-to-end times of completed contacts
-  Millis wrap_time{0};                  // sum of wrap-up durations
-  // Agent time integrals (agent-milliseconds), attributed to every queue the agent is a member
-  // of. Staffed = logged in and not NotReady; busy = Reserved, Busy or WrapUp.
+  std::uint64_t offered = 0;              // entered the queue (arrivals, moves in, transfers in)
+  std::uint64_t answered = 0;             // accepted by an agent
+  std::uint64_t answered_within_sl = 0;   // answered with wait <= the queue's SL threshold
+  std::uint64_t abandoned = 0;            // left before answer (includes short abandons)
+  std::uint64_t short_abandoned = 0;      // abandoned with wait <= short-abandon threshold
+  std::uint64_t abandoned_within_sl = 0;  // abandoned (not short) with wait <= SL threshold
+  std::uint64_t exited = 0;               // exit action or customer choice (not an abandon)
+  std::uint64_t moved_out = 0;            // moved to another queue (exit action or transfer)
+  std::uint64_t completed = 0;            // agent legs ended (completion, transfer out)
+  Millis answered_wait{0};                // sum of waits of answered contacts (for ASA)
+  Millis abandoned_wait{0};               // sum of waits of abandoned contacts
+  Millis talk_time{0};                    // sum of answer-to-end times of completed legs
+  Millis wrap_time{0};                    // sum of wrap-up durations, counted as they end
+  // Agent time integrals (agent-milliseconds), attributed to the total, every queue the agent
+  // is a member of and every channel it has capacity for (campaign rows get none).
+  // Staffed = logged in and not NotReady; busy = Reserved, Busy or WrapUp.
   double staffed_agent_ms = 0;
   double busy_agent_ms = 0;
 };
 
 // Live values at the time of the report.
 struct Gauges {
-  std::uint64_t waiting = 0;            // contacts waiting (including those being offered)
-  Millis longest_wait{0};               // wait so far of the longest-waiting contact
+  std::uint64_t waiting = 0;  // contacts waiting (including those being offered)
+  Millis longest_wait{0};     // wait so far of the longest-waiting contact
   std::array<std::uint64_t, kAgentStateCount> agents{};  // by AgentState
 };
 
@@ -72,15 +73,16 @@ struct StatsReport {
   TimePoint from{};
   TimePoint to{};
   StatsRow total;
-  std::vector<StatsRow> by_queue;                   // index = QueueId
-  std::array<StatsRow, kChannelCount> by_channel{}; // index = Channel
-  std::vector<StatsRow> by_campaign;                // index = CampaignId (0 = none)
+  std::vector<StatsRow> by_queue;                    // index = QueueId
+  std::array<StatsRow, kChannelCount> by_channel{};  // index = Channel
+  std::vector<StatsRow> by_campaign;                 // index = CampaignId (0 = none)
 };
 
 class Statistics {
  public:
-  // *engine must outlive this object; it is read for memberships, thresholds and agent states
-  // at construction only. Agents already logged in at construction count from `start`.
+  // *engine must outlive this object; it is read for configuration (memberships, thresholds,
+  // capacity) and, at construction only, for the agents' states: agents already logged in
+  // count from `start`. Contacts already live at construction are not known to the gauges.
   explicit Statistics(const Engine& engine, TimePoint start = {});
   ~Statistics();
   // Copies are independent snapshots (deep copy); both must still not outlive the engine.

@@ -81,8 +81,7 @@ class StatsTest : public ::testing::Test {
     e.waited = atSeconds(answered_at) - tg.enqueued_at;
     e.handled = atSeconds(t) - atSeconds(answered_at);
     st.apply(e, atSeconds(t));
-    st.apply(act::WrapUpEnded{ContactId{id}, agent, tg.queue, secs(wrap_s)},
-             atSeconds(t + wrap_s));
+    st.apply(act::WrapUpEnded{ContactId{id}, agent, tg.queue, secs(wrap_s)}, atSeconds(t + wrap_s));
   }
   static void state(Statistics& st, AgentId a, AgentState from, AgentState to, double t) {
     st.apply(act::AgentStateChanged{a, from, to, {}}, atSeconds(t));
@@ -183,7 +182,7 @@ TEST_F(StatsTest, ServiceLevelUsesEachQueuesThresholds) {
   EXPECT_EQ(r.by_queue[index(b)].counters.abandoned_within_sl, 1u);
   EXPECT_NEAR(r.by_queue[index(a)].metrics().service_level, 0.0, kEps);  // 0 / (1 + 1 - 1)
   EXPECT_NEAR(r.by_queue[index(b)].metrics().service_level, 0.5, kEps);  // 1 / (1 + 1)
-  EXPECT_NEAR(r.total.metrics().service_level, 1.0 / 3.0, kEps);       // 1 / (2 + 2 - 1)
+  EXPECT_NEAR(r.total.metrics().service_level, 1.0 / 3.0, kEps);         // 1 / (2 + 2 - 1)
   EXPECT_NEAR(r.total.metrics().service_level_answered, 0.5, kEps);
 }
 
@@ -337,11 +336,9 @@ TEST_F(StatsTest, OccupancyIntegratesAgentStates) {
   EXPECT_NEAR(r.by_queue[index(q1)].metrics().occupancy, 0.5, kEps);
   EXPECT_NEAR(r.by_queue[index(q2)].metrics().occupancy, 0.5, kEps);
   EXPECT_TRUE(std::isnan(r.by_queue[index(other)].metrics().occupancy));
-  EXPECT_NEAR(r.by_channel[static_cast<std::size_t>(Channel::Chat)].metrics().occupancy, 0.5,
-              kEps);
-  EXPECT_TRUE(std::isnan(r.by_channel[static_cast<std::size_t>(Channel::Email)]
-                             .metrics()
-                             .occupancy));
+  EXPECT_NEAR(r.by_channel[static_cast<std::size_t>(Channel::Chat)].metrics().occupancy, 0.5, kEps);
+  EXPECT_TRUE(
+      std::isnan(r.by_channel[static_cast<std::size_t>(Channel::Email)].metrics().occupancy));
   EXPECT_TRUE(std::isnan(r.by_campaign[0].metrics().occupancy)) << "no agent time by campaign";
   // The partial period up to `now` is included without changing the fold.
   EXPECT_DOUBLE_EQ(st.report(atSeconds(90)).total.counters.staffed_agent_ms, 70'000.0);
@@ -371,8 +368,7 @@ TEST_F(StatsTest, AgentGaugesByState) {
   EXPECT_EQ(count(r.by_queue[index(q2)], AgentState::LoggedOut), 1u);
   EXPECT_EQ(count(r.by_channel[static_cast<std::size_t>(Channel::Voice)], AgentState::LoggedOut),
             1u);
-  EXPECT_EQ(count(r.by_channel[static_cast<std::size_t>(Channel::Chat)], AgentState::LoggedOut),
-            1u)
+  EXPECT_EQ(count(r.by_channel[static_cast<std::size_t>(Channel::Chat)], AgentState::LoggedOut), 1u)
       << "Capacity::exclusive() allows every channel";
   EXPECT_EQ(count(r.by_campaign[0], AgentState::Available), 0u);
 }
@@ -434,6 +430,46 @@ TEST_F(StatsTest, TransferCompletesTheFirstLeg) {
   EXPECT_EQ(r.by_queue[index(b)].counters.offered, 1u);
   EXPECT_EQ(r.by_queue[index(b)].gauges.waiting, 1u);
   EXPECT_EQ(r.by_queue[index(b)].gauges.longest_wait, secs(70)) << "keeps its enqueue time";
+}
+
+// Thousands of contacts with random ids come and go (the live-contact table grows and
+// deletes by shifting); the gauges always match a reference count.
+TEST_F(StatsTest, ManyContactsComeAndGo) {
+  QueueId a = addQueue();
+  QueueId b = addQueue();
+  Statistics st(engine_);
+  std::mt19937_64 rng(7);
+  std::unordered_map<std::uint64_t, QueueId> waiting;
+  std::uint64_t ended = 0;
+  for (int round = 0; round < 20'000; ++round) {
+    double t = round * 0.01;
+    if (waiting.empty() || rng() % 100 < 55) {
+      std::uint64_t id = rng();
+      if (waiting.count(id)) continue;
+      QueueId q = rng() % 2 ? a : b;
+      queued(st, id, tag(q, t), t);
+      waiting.emplace(id, q);
+    } else {
+      auto it = waiting.begin();
+      std::advance(it,
+                   static_cast<std::ptrdiff_t>(rng() % std::min<std::size_t>(waiting.size(), 8)));
+      if (rng() % 2) {
+        answered(st, it->first, tag(it->second, t), t);
+        completed(st, it->first, tag(it->second, t), t, t);
+      } else {
+        abandoned(st, it->first, tag(it->second, t), t);
+      }
+      ++ended;
+      waiting.erase(it);
+    }
+  }
+  std::uint64_t in_a = 0;
+  for (const auto& [id, q] : waiting) in_a += q == a;
+  StatsReport r = st.report(atSeconds(200));
+  EXPECT_EQ(r.total.gauges.waiting, waiting.size());
+  EXPECT_EQ(r.by_queue[index(a)].gauges.waiting, in_a);
+  EXPECT_EQ(r.total.counters.answered + r.total.counters.abandoned, ended);
+  EXPECT_GT(waiting.size(), 1000u);
 }
 
 TEST_F(StatsTest, CopiesAreIndependent) {
@@ -542,8 +578,8 @@ TEST_F(EwtTest, ObservedDepartureGapsCorrectTheModelDuringABacklog) {
   // A backlog of 10 contacts answered every 30 s (the agents mostly serve another queue).
   for (std::uint64_t id = 1; id <= 10; ++id) queued(st, id, tag(q_, 20), 20);
   answered(st, 1, tag(q_, 20), 30);
-  answered(st, 2, tag(q_, 20), 60);   // gap sample 1: 30 s
-  answered(st, 3, tag(q_, 20), 90);   // sample 2
+  answered(st, 2, tag(q_, 20), 60);  // gap sample 1: 30 s
+  answered(st, 3, tag(q_, 20), 90);  // sample 2
   EXPECT_NEAR(ewt(1, 90), 10.0, kEps) << "two samples are not enough yet";
   answered(st, 4, tag(q_, 20), 120);  // sample 3
   EXPECT_NEAR(ewt(1, 120), 30.0, kEps);
