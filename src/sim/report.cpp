@@ -9,7 +9,7 @@
 namespace parley::sim {
 namespace {
 
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+nlohmann::ordered_json number(double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(); }
 
 std::string percent(double v) {
   if (!std::isfinite(v)) return "-";
@@ -48,10 +48,10 @@ void appendBlock(std::string& out, const std::string& when, const SimResult& res
 
 }  // namespace
 
-nlohmann::json rowToJson(const RowResult& row) {
+nlohmann::ordered_json rowToJson(const RowResult& row) {
   const engine::Counters& c = row.counters;
   const engine::Metrics& m = row.metrics;
-  nlohmann::json j;
+  nlohmann::ordered_json j;
   j["contacts"] = c.offered;
   j["arrivals"] = row.arrivals;
   j["answered"] = c.answered;
@@ -72,37 +72,39 @@ nlohmann::json rowToJson(const RowResult& row) {
   return j;
 }
 
-nlohmann::json toJson(const SimResult& result) {
-  nlohmann::json j = rowToJson(result.total);
+nlohmann::ordered_json toJson(const SimResult& result) {
+  nlohmann::ordered_json j;
   j["scenario"] = result.scenario_name;
   j["seed"] = result.seed;
   j["duration_seconds"] = engine::toSeconds(result.duration);
   j["interval_seconds"] = engine::toSeconds(result.interval);
   j["end_seconds"] = engine::toSeconds(result.end);
+  j.update(rowToJson(result.total));
   j["unfinished"] = result.unfinished;
   if (!result.error.empty()) j["error"] = result.error;
 
-  nlohmann::json queues = nlohmann::json::object();
+  nlohmann::ordered_json queues = nlohmann::ordered_json::object();
   for (std::size_t q = 0; q < result.queues.size(); ++q) {
     queues[result.queue_names[q]] = rowToJson(result.queues[q]);
   }
   j["queues"] = std::move(queues);
 
   if (result.campaigns.size() > 1) {
-    nlohmann::json campaigns = nlohmann::json::object();
+    nlohmann::ordered_json campaigns = nlohmann::ordered_json::object();
     for (std::size_t c = 1; c < result.campaigns.size(); ++c) {
       campaigns[result.campaign_names[c]] = rowToJson(result.campaigns[c]);
     }
     j["campaigns"] = std::move(campaigns);
   }
 
-  nlohmann::json intervals = nlohmann::json::array();
+  nlohmann::ordered_json intervals = nlohmann::ordered_json::array();
   for (const IntervalResult& interval : result.intervals) {
-    nlohmann::json ij = rowToJson(interval.total);
+    nlohmann::ordered_json ij;
     ij["from_seconds"] = engine::toSeconds(interval.from);
     ij["to_seconds"] = engine::toSeconds(interval.to);
     ij["after_close"] = interval.after_close;
-    nlohmann::json iq = nlohmann::json::object();
+    ij.update(rowToJson(interval.total));
+    nlohmann::ordered_json iq = nlohmann::ordered_json::object();
     for (std::size_t q = 0; q < interval.queues.size(); ++q) {
       iq[result.queue_names[q]] = rowToJson(interval.queues[q]);
     }

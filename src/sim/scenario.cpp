@@ -37,6 +37,11 @@ std::size_t Scenario::agentCount() const {
 
 namespace {
 
+constexpr std::size_t kMaxArrivalStreams = 65'535;  // ContactRec keeps the stream in 16 bits
+constexpr std::size_t kMaxAgentsTotal = 1'000'000;
+constexpr double kMaxExpectedContacts = 100'000'000;
+constexpr long long kMaxIntervals = 100'000;
+
 // Thrown inside the parser only; parseScenario turns it into ScenarioParse::error.
 struct ParseError {
   std::string message;
@@ -533,7 +538,25 @@ Scenario Parser::parse(const YAML::Node& root) {
   for (std::size_t i = 0; i < arrivals.size(); ++i) {
     s.arrivals.push_back(arrival(arrivals[i], at("arrivals", i), s.queues));
   }
-  if (s.arrivals.size() > 65'535) fail(arrivals, "arrivals", "at most 65535 arrival streams");
+  if (s.arrivals.size() > kMaxArrivalStreams) {
+    fail(arrivals, "arrivals", "at most " + std::to_string(kMaxArrivalStreams) + " streams");
+  }
+
+  // Size limits, so that a typo (rate_per_hour: 3e9) gets an error rather than a run that
+  // exhausts memory.
+  if (s.agentCount() > kMaxAgentsTotal) {
+    fail(agents, "agents", "at most " + std::to_string(kMaxAgentsTotal) + " agents in total");
+  }
+  if (s.expectedContacts() > kMaxExpectedContacts) {
+    fail(arrivals, "arrivals",
+         "about " + std::to_string(static_cast<long long>(s.expectedContacts())) +
+             " contacts expected; at most " +
+             std::to_string(static_cast<long long>(kMaxExpectedContacts)) + " are allowed");
+  }
+  if (s.duration.count() / s.interval.count() > kMaxIntervals) {
+    fail(get(root, "interval").IsDefined() ? get(root, "interval") : root, "interval",
+         "more than " + std::to_string(kMaxIntervals) + " intervals; choose a longer interval");
+  }
   return s;
 }
 

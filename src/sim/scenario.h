@@ -128,6 +128,8 @@ struct ScenarioParse {
 // Parses and validates a scenario from YAML text. `label` names the source in error messages
 // (normally the file path). Never throws: malformed YAML, unknown keys, wrong types and
 // inconsistent values (unknown queue, shift ending before it starts...) all come back as `error`.
+// Size limits, so a typo cannot start a run that exhausts memory: at most 1,000,000 agents,
+// about 100,000,000 expected contacts, 100,000 reporting intervals and 65,535 arrival streams.
 [[nodiscard]] ScenarioParse parseScenario(std::string_view yaml_text, std::string_view label);
 
 }  // namespace parley::sim

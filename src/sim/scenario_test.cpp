@@ -259,6 +259,21 @@ TEST(ScenarioErrors, MalformedYamlAndWrongShapes) {
   EXPECT_FALSE(parse("*alias"));
 }
 
+TEST(ScenarioErrors, SizeLimits) {
+  EXPECT_EQ(errorOf(std::string(kHead) +
+                    "agents: []\narrivals:\n  - queue: q\n    rate_per_hour: 3e9\n"
+                    "    handle_time: 1m\n"),
+            "scenario.yaml:6: arrivals: about 3000000000 contacts expected; at most 100000000 "
+            "are allowed");
+  EXPECT_EQ(errorOf("duration: 1000d\ninterval: 1s\nqueues: [{name: q}]\nagents: []\n"
+                    "arrivals: []\n"),
+            "scenario.yaml:2: interval: more than 100000 intervals; choose a longer interval");
+  EXPECT_EQ(errorOf(std::string(kHead) +
+                    "agents:\n  - {name: a, count: 900000, queues: [q]}\n"
+                    "  - {name: b, count: 900000, queues: [q]}\narrivals: []\n"),
+            "scenario.yaml:5: agents: at most 1000000 agents in total");
+}
+
 // The scenarios shipped in examples/ parse.
 TEST(ScenarioExamples, ShippedExamplesParse) {
   for (const char* path : {"examples/sim-campaign-spike.yaml", "examples/sim-mmc.yaml"}) {

@@ -78,6 +78,26 @@ TEST(Simulator, EngineInvariantsHoldAtEveryEvent) {
   EXPECT_EQ(r.campaigns[1].arrivals, r.queues[0].arrivals);
 }
 
+TEST(Simulator, EveryStrategyEndsEveryContactOnce) {
+  // Ring-all offers one contact to several agents at once; the first accept wins and the other
+  // offers are withdrawn, so their scheduled accepts must be dropped.
+  for (const char* strategy : {"longest-idle", "ring-all", "round-robin", "fewest-contacts",
+                               "least-talk-time", "top-down", "random", "skills-best-match"}) {
+    SCOPED_TRACE(strategy);
+    std::string yaml = kMixed;
+    const std::string from = "strategy: longest-idle";
+    yaml.replace(yaml.find(from), from.size(), std::string("strategy: ") + strategy);
+    SimOptions options;
+    options.check_invariants_every = 7;
+    const SimResult r = simulate(scenarioFrom(yaml), options);
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.unfinished, 0u);
+    const engine::Counters& c = r.total.counters;
+    EXPECT_EQ(c.answered + c.abandoned + c.exited, r.contacts);
+    EXPECT_EQ(c.completed, c.answered);
+  }
+}
+
 TEST(Simulator, SameSeedSameFiguresOtherSeedOtherFigures) {
   const Scenario s = scenarioFrom(kMixed);
   const std::string a = toJson(simulate(s)).dump();
@@ -168,7 +188,7 @@ arrivals:
 
 TEST(Report, JsonHasTheDocumentedKeys) {
   const SimResult r = simulate(scenarioFrom(kMixed));
-  const nlohmann::json j = toJson(r);
+  const nlohmann::ordered_json j = toJson(r);
   for (const char* key : {"contacts", "answered", "abandoned", "service_level", "asa_seconds",
                           "abandon_rate", "occupancy", "queues", "intervals", "campaigns",
                           "probability_of_wait", "seed", "unfinished"}) {
