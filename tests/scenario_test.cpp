@@ -11,9 +11,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -531,9 +533,14 @@ class ScenarioRunner {
     rendered_.clear();
     for (const Action& a : actions) {
       if (auto text = render(a)) rendered_.push_back(*text);
+      if (const auto* e = std::get_if<act::ContactEnded>(&a)) ended_[e->contact] = *e;
     }
     step_line_ = n;
     step_text_ = joinWords(w, 0);
+    if (trace_) {
+      std::cerr << label_ << ":" << n << ": " << step_text_ << "\n";
+      for (const std::string& r : rendered_) std::cerr << "expect " << r << "\n";
+    }
   }
 
   std::optional<Event> parseEvent(const std::vector<std::string>& w, TimePoint t, int n) {
@@ -702,7 +709,7 @@ class ScenarioRunner {
 
   // Compares the last step's actions with its expect lines, then runs its expect-* checks.
   void finishStep() {
-    if (step_line_ != 0 && rendered_ != expected_) {
+    if (step_line_ != 0 && rendered_ != expected_ && !trace_) {
       // Point at the first differing expect line when there is one, else at the step.
       std::size_t i = 0;
       while (i < rendered_.size() && i < expected_.size() && rendered_[i] == expected_[i]) ++i;
@@ -772,6 +779,8 @@ class ScenarioRunner {
       checkAgent(w, n);
     } else if (kind == "expect-contact") {
       checkContact(w, n);
+    } else if (kind == "expect-ended") {
+      checkEnded(w, n);
     } else {
       fail(n, "unknown check \"" + kind + "\"");
     }
@@ -851,6 +860,38 @@ class ScenarioRunner {
     }
   }
 
+  // expect-ended CONTACT key=value...: the contact's ContactEnded (from any step so far):
+  // outcome, reason, exit, queue, answered (yes|no), agent, waited, handled.
+  void checkEnded(const std::vector<std::string>& w, int n) {
+    if (w.size() < 3) fail(n, "usage: expect-ended CONTACT key=value...");
+    auto it = ended_.find(contactNamed(w[1]));
+    if (it == ended_.end()) fail(n, w[1] + ": has not ended");
+    const act::ContactEnded& e = it->second;
+    for (std::size_t i = 2; i < w.size(); ++i) {
+      KeyValue kv = splitKeyValue(w[i], n);
+      std::string what = w[1] + " ended " + kv.key;
+      if (kv.key == "outcome") {
+        same(std::string(toString(e.outcome)), kv.value, what, n);
+      } else if (kv.key == "reason") {
+        same(std::string(toString(e.reason)), kv.value, what, n);
+      } else if (kv.key == "exit") {
+        same(std::string(toString(e.exit.kind)), kv.value, what, n);
+      } else if (kv.key == "queue") {
+        same(queueName(e.tag.queue), kv.value, what, n);
+      } else if (kv.key == "answered") {
+        same(std::string(e.answered ? "yes" : "no"), kv.value, what, n);
+      } else if (kv.key == "agent") {
+        same(e.answered ? agentName(e.agent) : std::string("none"), kv.value, what, n);
+      } else if (kv.key == "waited") {
+        same(formatTime(TimePoint{e.waited}), formatTime(timeValue(kv.value, n)), what, n);
+      } else if (kv.key == "handled") {
+        same(formatTime(TimePoint{e.handled}), formatTime(timeValue(kv.value, n)), what, n);
+      } else {
+        fail(n, "unknown expect-ended key \"" + kv.key + "\"");
+      }
+    }
+  }
+
   std::string label_;
   EngineConfig engine_config_;
   std::vector<QueueDecl> queue_decls_;
@@ -860,8 +901,12 @@ class ScenarioRunner {
   std::map<std::string, AgentId> ghost_agents_;
   std::map<std::string, ContactId> contact_ids_;
   std::map<ContactId, std::string> contact_names_;
+  std::map<ContactId, act::ContactEnded> ended_;  // the last ContactEnded of each contact
   std::unique_ptr<Engine> engine_;  // created at the first `at` step
   TimePoint now_{};
+  // PARLEY_SCENARIO_TRACE=1: print every step's actions as expect lines instead of comparing
+  // them (for exploring; expect-* checks still run). Never set in CI.
+  bool trace_ = std::getenv("PARLEY_SCENARIO_TRACE") != nullptr;
   bool show_states_ = false;   // render act::AgentStateChanged too
   bool show_wrapups_ = false;  // render act::WrapUpEnded too
 
@@ -878,8 +923,10 @@ class ScenarioRunner {
 // ---- the scenario files --------------------------------------------------------------------
 
 fs::path scenarioDir() {
-  // This file's own directory first (CMake compiles it by absolute path), then the repo-relative
-  // path the tests run from.
+  // PARLEY_SCENARIO_DIR runs another directory (scratch cases, tests/scenarios/pending); else
+  // this file's own directory (CMake compiles it by absolute path), else the repo-relative path
+  // the tests run from.
+  if (const char* dir = std::getenv("PARLEY_SCENARIO_DIR"); dir && *dir) return dir;
   fs::path here = fs::path(__FILE__).parent_path() / "scenarios";
   std::error_code ec;
   if (fs::is_directory(here, ec)) return here;
@@ -914,15 +961,20 @@ TEST_P(RoutingScenario, Runs) {
   ASSERT_TRUE(in) << "cannot read " << file;
   std::stringstream text;
   text << in.rdbuf();
-  std::string label = "tests/scenarios/" + GetParam();
-  std::string failure = ScenarioRunner(label).run(text.str());
+  // Name the file relative to the working directory (the repo root under ctest) when inside it.
+  fs::path shown = file.is_absolute() ? file.lexically_relative(fs::current_path()) : file;
+  if (shown.empty() || *shown.begin() == "..") shown = file;
+  std::string failure = ScenarioRunner(shown.string()).run(text.str());
   EXPECT_TRUE(failure.empty()) << failure;
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, RoutingScenario, testing::ValuesIn(scenarioFiles()), testName);
 
 // The directory listing itself: an empty or missing directory would silently run no scenario.
-TEST(ScenarioFiles, DirectoryHasScenarios) { EXPECT_GE(scenarioFiles().size(), 20u); }
+TEST(ScenarioFiles, DirectoryHasScenarios) {
+  if (std::getenv("PARLEY_SCENARIO_DIR")) GTEST_SKIP() << "running another directory";
+  EXPECT_GE(scenarioFiles().size(), 20u);
+}
 
 // ---- the runner's own behaviour ------------------------------------------------------------
 
@@ -967,6 +1019,40 @@ TEST(ScenarioRunner, WrongStateFailsAtItsLine) {
   EXPECT_EQ(failure, "t.scn:4: state of a: expected busy, actual available");
 }
 
+TEST(ScenarioRunner, ShowRendersStatesAndWrapUps) {
+  EXPECT_EQ(runText("show states wrapups\n"
+                    "queue q wrap_up=5s\n"
+                    "agent a queues=q\n"
+                    "at 0 login a\n"
+                    "expect state a logged-out available\n"
+                    "at 1 arrive c queue=q\n"
+                    "expect queued c q 1\n"
+                    "expect offer c a\n"
+                    "expect state a available reserved\n"
+                    "at 2 accept c a\n"
+                    "expect answered c a\n"
+                    "expect state a reserved busy\n"
+                    "at 3 complete c\n"
+                    "expect ended c completed\n"
+                    "expect state a busy wrap-up\n"
+                    "at 9 tick\n"
+                    "expect wrapup-ended c a 5s\n"
+                    "expect state a wrap-up available\n"),
+            "");
+}
+
+TEST(ScenarioRunner, EndedChecksReadTheContactEnd) {
+  const char* text = "queue q\n"
+                     "at 0 arrive c queue=q\n"
+                     "expect queued c q 1\n"
+                     "at 7 abandon c\n"
+                     "expect ended c abandoned\n"
+                     "expect-ended c outcome=abandoned answered=no waited=7s\n";
+  EXPECT_EQ(runText(text), "");
+  std::string wrong = std::string(text) + "expect-ended c waited=6s\n";
+  EXPECT_EQ(runText(wrong), "t.scn:7: c ended waited: expected 6s, actual 7s");
+}
+
 TEST(ScenarioRunner, MalformedLinesFailWithLineAndReason) {
   const std::pair<const char*, const char*> cases[] = {
       {"queue q strategy=fastest\n", "t.scn:1: unknown strategy \"fastest\""},
@@ -986,6 +1072,9 @@ TEST(ScenarioRunner, MalformedLinesFailWithLineAndReason) {
       {"queue q\n", "t.scn:1: scenario has no `at` step"},
       {"bogus\n", "t.scn:1: unknown directive \"bogus\""},
       {"queue q\nat 0 tick\nexpect-dance\n", "t.scn:3: unknown check \"expect-dance\""},
+      {"queue q\nat 0 tick\nexpect-ended c outcome=x\n", "t.scn:3: c: has not ended"},
+      {"show colours\n", "t.scn:1: show: expected states or wrapups"},
+      {"queue q\nat 0 tick\nexpect none\nexpect requeued c\n", "t.scn:4: `expect` after"},
   };
   for (const auto& [text, want] : cases) {
     std::string failure = runText(text);
