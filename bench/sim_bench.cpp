@@ -20,8 +20,8 @@ using parley::sim::Scenario;
 Scenario dayScenario(int queues, double wrap_up_seconds) {
   std::string yaml = "duration: 24h\ninterval: 30m\nseed: 42\nqueues:\n";
   for (int q = 0; q < queues; ++q) {
-    yaml += "  - {name: q" + std::to_string(q) + ", sl_seconds: 20, wrap_up: " +
-            std::to_string(wrap_up_seconds) + "}\n";
+    yaml += "  - {name: q" + std::to_string(q) +
+            ", sl_seconds: 20, wrap_up: " + std::to_string(wrap_up_seconds) + "}\n";
   }
   yaml += "agents:\n";
   const int per_queue = 1000 / queues;
@@ -38,11 +38,12 @@ Scenario dayScenario(int queues, double wrap_up_seconds) {
   for (int q = 0; q < queues; ++q) {
     yaml += "  - queue: q" + std::to_string(q) + "\n    profile:\n";
     for (int b = 0; b < 8; ++b) {
-      yaml += "      - {from: " + std::to_string(3 * b) + "h, rate_per_hour: " +
-              std::to_string(mean_per_hour * curve[b]) + "}\n";
+      yaml += "      - {from: " + std::to_string(3 * b) +
+              "h, rate_per_hour: " + std::to_string(mean_per_hour * curve[b]) + "}\n";
     }
-    yaml += "    handle_time: {dist: lognormal, mean: 150s, stddev: 100s}\n"
-            "    patience: {dist: exponential, mean: 120s}\n";
+    yaml +=
+        "    handle_time: {dist: lognormal, mean: 150s, stddev: 100s}\n"
+        "    patience: {dist: exponential, mean: 120s}\n";
   }
   parley::sim::ScenarioParse p = parley::sim::parseScenario(yaml, "bench");
   if (!p) {

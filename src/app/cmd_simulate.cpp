@@ -32,8 +32,8 @@ struct SimulateOptions {
 int run(const SimulateOptions& o) {
   std::ifstream file(o.scenario_path, std::ios::binary);
   if (!file) {
-    std::cerr << "parley simulate: cannot read " << o.scenario_path << ": "
-              << std::strerror(errno) << '\n';
+    std::cerr << "parley simulate: cannot read " << o.scenario_path << ": " << std::strerror(errno)
+              << '\n';
     return kBadInput;
   }
   std::ostringstream text;
@@ -75,9 +75,10 @@ int run(const SimulateOptions& o) {
 void addSimulateCommand(CLI::App& app) {
   // Shared with the callback, which CLI11 keeps alive as long as `app`.
   auto opts = std::make_shared<SimulateOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "simulate", "Run the routing engine in virtual time over a scenario (YAML) and report "
-                  "service level, ASA, abandonment and occupancy per interval and queue");
+  CLI::App* cmd =
+      app.add_subcommand("simulate",
+                         "Run the routing engine in virtual time over a scenario (YAML) and report "
+                         "service level, ASA, abandonment and occupancy per interval and queue");
   cmd->add_option("scenario", opts->scenario_path, "Scenario file (format: docs/SIMULATION.md)")
       ->required();
   cmd->add_flag("--json", opts->json, "Print one JSON object instead of a table");

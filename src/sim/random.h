@@ -59,7 +59,8 @@ class Rng {
       return spare_;
     }
     const double r = std::sqrt(-2.0 * std::log(uniformOpenZero()));
-    const double theta = 2.0 * 3.14159265358979323846 * (static_cast<double>((*this)() >> 11) * 0x1.0p-53);
+    const double theta =
+        2.0 * 3.14159265358979323846 * (static_cast<double>((*this)() >> 11) * 0x1.0p-53);
     spare_ = r * std::sin(theta);
     has_spare_ = true;
     return r * std::cos(theta);

@@ -9,7 +9,9 @@
 namespace parley::sim {
 namespace {
 
-nlohmann::ordered_json number(double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(); }
+nlohmann::ordered_json number(double v) {
+  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json();
+}
 
 std::string percent(double v) {
   if (!std::isfinite(v)) return "-";
@@ -130,8 +132,8 @@ std::string toText(const SimResult& result) {
     const bool clock = result.duration <= engine::Millis{48LL * 3'600'000};
     const std::string when =
         interval.after_close ? "after close"
-        : clock ? formatClock(interval.from) + "-" + formatClock(interval.to)
-                : formatDuration(interval.from) + "-" + formatDuration(interval.to);
+        : clock              ? formatClock(interval.from) + "-" + formatClock(interval.to)
+                             : formatDuration(interval.from) + "-" + formatDuration(interval.to);
     appendBlock(out, when, result, interval.queues, interval.total);
   }
   out += "\n";

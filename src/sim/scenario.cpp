@@ -23,7 +23,8 @@ double Scenario::expectedContacts() const {
       const Millis from = std::min(stream.profile[i].from, duration);
       const Millis to =
           i + 1 < stream.profile.size() ? std::min(stream.profile[i + 1].from, duration) : duration;
-      if (to > from) total += stream.profile[i].rate_per_hour * engine::toSeconds(to - from) / 3600.0;
+      if (to > from)
+        total += stream.profile[i].rate_per_hour * engine::toSeconds(to - from) / 3600.0;
     }
   }
   return total;
@@ -179,7 +180,8 @@ class Parser {
   }
 
   std::vector<NamedSkill> skills(const YAML::Node& node, const std::string& path) const {
-    if (!node.IsMap()) fail(node, path, "expected a mapping of skill name to level, e.g. {english: 3}");
+    if (!node.IsMap())
+      fail(node, path, "expected a mapping of skill name to level, e.g. {english: 3}");
     std::vector<NamedSkill> out;
     for (auto it = node.begin(); it != node.end(); ++it) {
       const std::string skill = name(it->first, path);
@@ -248,24 +250,28 @@ class Parser {
   engine::Capacity capacity(const YAML::Node& node, const std::string& path) const {
     if (node.IsScalar()) {
       if (node.Scalar() == "exclusive") return engine::Capacity::exclusive();
-      fail(node, path, "expected \"exclusive\", {voice_or_chats: N} or {total: N, <channel>: {max, cost}}");
+      fail(node, path,
+           "expected \"exclusive\", {voice_or_chats: N} or {total: N, <channel>: {max, cost}}");
     }
     if (node.IsMap() && has(node, "voice_or_chats")) {
       requireMap(node, path, {"voice_or_chats"});
-      return engine::Capacity::voiceOrChats(
-          static_cast<int>(integer(get(node, "voice_or_chats"), join(path, "voice_or_chats"), 1, 100)));
+      return engine::Capacity::voiceOrChats(static_cast<int>(
+          integer(get(node, "voice_or_chats"), join(path, "voice_or_chats"), 1, 100)));
     }
     requireMap(node, path, {"total", "voice", "callback", "chat", "social", "email"});
     engine::Capacity cap;
-    cap.total = static_cast<int>(integer(required(node, path, "total"), join(path, "total"), 1, 1000));
+    cap.total =
+        static_cast<int>(integer(required(node, path, "total"), join(path, "total"), 1, 1000));
     for (const engine::Channel c : engine::kAllChannels) {
       const std::string key(engine::toString(c));
       const YAML::Node ch = get(node, key);
       if (!ch.IsDefined()) continue;
       const std::string ch_path = join(path, key);
       requireMap(ch, ch_path, {"max", "cost"});
-      cap[c].max = static_cast<int>(integer(required(ch, ch_path, "max"), join(ch_path, "max"), 0, 1000));
-      cap[c].cost = static_cast<int>(integer(required(ch, ch_path, "cost"), join(ch_path, "cost"), 1, 1000));
+      cap[c].max =
+          static_cast<int>(integer(required(ch, ch_path, "max"), join(ch_path, "max"), 0, 1000));
+      cap[c].cost =
+          static_cast<int>(integer(required(ch, ch_path, "cost"), join(ch_path, "cost"), 1, 1000));
     }
     return cap;
   }
@@ -453,8 +459,7 @@ ArrivalStream Parser::arrival(const YAML::Node& node, const std::string& path,
       stream.profile.push_back(step);
     }
   }
-  stream.handle_time =
-      distribution(required(node, path, "handle_time"), join(path, "handle_time"));
+  stream.handle_time = distribution(required(node, path, "handle_time"), join(path, "handle_time"));
   if (const YAML::Node n = get(node, "patience"); n.IsDefined() && !n.IsNull()) {
     if (!(n.IsScalar() && (n.Scalar() == "none" || n.Scalar() == "infinite"))) {
       stream.patience = distribution(n, join(path, "patience"));

@@ -57,8 +57,8 @@ struct QueueSpec {
   // Everything but the queue references below. Exit targets and escalation add_queue inside it
   // are filled in by the simulator from the indices.
   engine::QueueConfig config;
-  std::optional<QueueIndex> on_max_wait_target;    // for exit kind Queue
-  std::optional<QueueIndex> on_max_length_target;  // for exit kind Queue
+  std::optional<QueueIndex> on_max_wait_target;                 // for exit kind Queue
+  std::optional<QueueIndex> on_max_length_target;               // for exit kind Queue
   std::vector<std::optional<QueueIndex>> escalation_add_queue;  // parallel to config.escalation
 };
 
@@ -88,8 +88,8 @@ struct RateStep {
 struct ArrivalStream {
   QueueIndex queue = 0;
   engine::Channel channel = engine::Channel::Voice;
-  std::vector<RateStep> profile;  // sorted by `from`, first step at 0
-  Distribution handle_time;       // talk time, sampled when the agent answers
+  std::vector<RateStep> profile;         // sorted by `from`, first step at 0
+  Distribution handle_time;              // talk time, sampled when the agent answers
   std::optional<Distribution> patience;  // none: the customer waits forever
   std::vector<NamedSkill> skills;
   int priority = 0;
@@ -98,14 +98,14 @@ struct ArrivalStream {
 };
 
 struct Scenario {
-  std::string name;                 // for reports; defaults to the label
-  engine::Millis duration{0};       // arrivals happen in [0, duration)
+  std::string name;                    // for reports; defaults to the label
+  engine::Millis duration{0};          // arrivals happen in [0, duration)
   engine::Millis interval{1'800'000};  // reporting interval
   std::uint64_t seed = 42;
   // After `duration`, keep running (no new arrivals) until every contact has ended, so each has
   // an outcome; the figures from that tail form a last, "after close" interval.
   bool drain = true;
-  int max_consecutive_misses = 3;   // engine setting
+  int max_consecutive_misses = 3;  // engine setting
   std::vector<QueueSpec> queues;
   std::vector<AgentGroup> agents;
   std::vector<ArrivalStream> arrivals;

@@ -62,7 +62,9 @@ arrivals:
     patience: none
 )";
 
-ScenarioParse parse(const std::string& text) { return parseScenario(text, "scenario.yaml"); }
+ScenarioParse parse(const std::string& text) {
+  return parseScenario(text, "scenario.yaml");
+}
 
 TEST(Scenario, ParsesEveryPart) {
   const ScenarioParse p = parse(kFull);
@@ -203,14 +205,14 @@ TEST(ScenarioErrors, ValueChecks) {
                     "agents:\n  - name: a\n    queues: [q]\n    skills: {english: 9}\n"
                     "arrivals: []\n"),
             "scenario.yaml:7: agents[0].skills.english: must be between 1 and 5");
-  EXPECT_EQ(errorOf(std::string(kHead) +
-                    "agents: []\narrivals:\n  - queue: q\n    rate_per_hour: -3\n"
-                    "    handle_time: 1m\n"),
-            "scenario.yaml:7: arrivals[0].rate_per_hour: must not be negative");
-  EXPECT_EQ(errorOf(std::string(kHead) +
-                    "agents: []\narrivals:\n  - queue: q\n    rate_per_hour: lots\n"
-                    "    handle_time: 1m\n"),
-            "scenario.yaml:7: arrivals[0].rate_per_hour: expected a number, got \"lots\"");
+  EXPECT_EQ(
+      errorOf(std::string(kHead) + "agents: []\narrivals:\n  - queue: q\n    rate_per_hour: -3\n"
+                                   "    handle_time: 1m\n"),
+      "scenario.yaml:7: arrivals[0].rate_per_hour: must not be negative");
+  EXPECT_EQ(
+      errorOf(std::string(kHead) + "agents: []\narrivals:\n  - queue: q\n    rate_per_hour: lots\n"
+                                   "    handle_time: 1m\n"),
+      "scenario.yaml:7: arrivals[0].rate_per_hour: expected a number, got \"lots\"");
   EXPECT_EQ(errorOf(std::string(kHead) +
                     "agents: []\narrivals:\n  - queue: q\n    rate_per_hour: 5\n"
                     "    profile: [{from: 0, rate_per_hour: 5}]\n    handle_time: 1m\n"),
@@ -221,25 +223,25 @@ TEST(ScenarioErrors, ValueChecks) {
                     "    handle_time: 1m\n"),
             "scenario.yaml:9: arrivals[0].profile[1].from: steps must be in increasing order of "
             "`from`");
-  EXPECT_EQ(errorOf(std::string(kHead) +
-                    "agents: []\narrivals:\n  - queue: q\n    rate_per_hour: 5\n"
-                    "    handle_time: {dist: gamma, mean: 1m}\n"),
-            "scenario.yaml:8: arrivals[0].handle_time.dist: unknown distribution \"gamma\" (use "
-            "constant, exponential or lognormal)");
-  EXPECT_EQ(errorOf(std::string(kHead) +
-                    "agents: []\narrivals:\n  - queue: q\n    rate_per_hour: 5\n"
-                    "    handle_time: {dist: lognormal, mean: 1m}\n"),
-            "scenario.yaml:8: arrivals[0].handle_time.stddev: missing (required)");
-  EXPECT_EQ(errorOf(std::string(kHead) +
-                    "agents: []\narrivals:\n  - queue: q\n    rate_per_hour: 5\n"
-                    "    handle_time: 1m\n    answer_delay: 30s\n"),
-            "scenario.yaml:9: arrivals[0].answer_delay: must be shorter than the queue's "
-            "offer_timeout (20s)");
-  EXPECT_EQ(errorOf(std::string(kHead) +
-                    "agents: []\narrivals:\n  - queue: q\n    channel: pigeon\n"
-                    "    rate_per_hour: 5\n    handle_time: 1m\n"),
-            "scenario.yaml:7: arrivals[0].channel: unknown channel \"pigeon\" (use voice, "
-            "callback, chat, social or email)");
+  EXPECT_EQ(
+      errorOf(std::string(kHead) + "agents: []\narrivals:\n  - queue: q\n    rate_per_hour: 5\n"
+                                   "    handle_time: {dist: gamma, mean: 1m}\n"),
+      "scenario.yaml:8: arrivals[0].handle_time.dist: unknown distribution \"gamma\" (use "
+      "constant, exponential or lognormal)");
+  EXPECT_EQ(
+      errorOf(std::string(kHead) + "agents: []\narrivals:\n  - queue: q\n    rate_per_hour: 5\n"
+                                   "    handle_time: {dist: lognormal, mean: 1m}\n"),
+      "scenario.yaml:8: arrivals[0].handle_time.stddev: missing (required)");
+  EXPECT_EQ(
+      errorOf(std::string(kHead) + "agents: []\narrivals:\n  - queue: q\n    rate_per_hour: 5\n"
+                                   "    handle_time: 1m\n    answer_delay: 30s\n"),
+      "scenario.yaml:9: arrivals[0].answer_delay: must be shorter than the queue's "
+      "offer_timeout (20s)");
+  EXPECT_EQ(
+      errorOf(std::string(kHead) + "agents: []\narrivals:\n  - queue: q\n    channel: pigeon\n"
+                                   "    rate_per_hour: 5\n    handle_time: 1m\n"),
+      "scenario.yaml:7: arrivals[0].channel: unknown channel \"pigeon\" (use voice, "
+      "callback, chat, social or email)");
 }
 
 TEST(ScenarioErrors, MalformedYamlAndWrongShapes) {
@@ -260,18 +262,18 @@ TEST(ScenarioErrors, MalformedYamlAndWrongShapes) {
 }
 
 TEST(ScenarioErrors, SizeLimits) {
-  EXPECT_EQ(errorOf(std::string(kHead) +
-                    "agents: []\narrivals:\n  - queue: q\n    rate_per_hour: 3e9\n"
-                    "    handle_time: 1m\n"),
-            "scenario.yaml:6: arrivals: about 3000000000 contacts expected; at most 100000000 "
-            "are allowed");
+  EXPECT_EQ(
+      errorOf(std::string(kHead) + "agents: []\narrivals:\n  - queue: q\n    rate_per_hour: 3e9\n"
+                                   "    handle_time: 1m\n"),
+      "scenario.yaml:6: arrivals: about 3000000000 contacts expected; at most 100000000 "
+      "are allowed");
   EXPECT_EQ(errorOf("duration: 1000d\ninterval: 1s\nqueues: [{name: q}]\nagents: []\n"
                     "arrivals: []\n"),
             "scenario.yaml:2: interval: more than 100000 intervals; choose a longer interval");
-  EXPECT_EQ(errorOf(std::string(kHead) +
-                    "agents:\n  - {name: a, count: 900000, queues: [q]}\n"
-                    "  - {name: b, count: 900000, queues: [q]}\narrivals: []\n"),
-            "scenario.yaml:5: agents: at most 1000000 agents in total");
+  EXPECT_EQ(
+      errorOf(std::string(kHead) + "agents:\n  - {name: a, count: 900000, queues: [q]}\n"
+                                   "  - {name: b, count: 900000, queues: [q]}\narrivals: []\n"),
+      "scenario.yaml:5: agents: at most 1000000 agents in total");
 }
 
 // The scenarios shipped in examples/ parse.

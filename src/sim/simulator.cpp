@@ -55,14 +55,14 @@ constexpr std::int64_t kMaxDrainMs = 24LL * 3'600'000;
 // that simultaneous events run in the order they were scheduled (deterministic).
 struct Pending {
   enum class Kind : std::uint8_t {
-    ShiftStart,   // agent logs in ready
-    ShiftEnd,     // agent goes not-ready, then logs out once idle
-    Logout,       // a leaving agent is idle: log it out
-    NotReady,     // a leaving agent came back to Available: ask again
-    Arrival,      // a contact of stream `x` arrives
-    Abandon,      // contact's patience ran out
-    Accept,       // agent `x` accepts offer number `y` (contact `contact`)
-    Complete,     // contact's handle time is over
+    ShiftStart,  // agent logs in ready
+    ShiftEnd,    // agent goes not-ready, then logs out once idle
+    Logout,      // a leaving agent is idle: log it out
+    NotReady,    // a leaving agent came back to Available: ask again
+    Arrival,     // a contact of stream `x` arrives
+    Abandon,     // contact's patience ran out
+    Accept,      // agent `x` accepts offer number `y` (contact `contact`)
+    Complete,    // contact's handle time is over
   };
   std::int64_t at = 0;
   std::uint64_t seq = 0;
@@ -150,17 +150,17 @@ class Run {
   std::optional<engine::Statistics> stats_;  // built once the engine is configured
   SimResult result_;
 
-  std::vector<Pending> heap_;          // binary min-heap by (at, seq)
+  std::vector<Pending> heap_;  // binary min-heap by (at, seq)
   std::uint64_t next_seq_ = 0;
-  std::vector<Action> actions_;        // reused for every engine call
+  std::vector<Action> actions_;  // reused for every engine call
   std::vector<StreamSim> streams_;
-  std::vector<AgentSim> agents_;       // index = AgentId
-  std::vector<ContactRec> contacts_;   // index = ContactId - 1
+  std::vector<AgentSim> agents_;      // index = AgentId
+  std::vector<ContactRec> contacts_;  // index = ContactId - 1
   std::int64_t now_ = 0;
-  std::int64_t last_tick_ = -1;        // at most one tick per millisecond
-  std::uint64_t live_ = 0;             // contacts arrived and not yet ended
-  std::uint64_t arriving_ = 0;         // id of the contact being handed to the engine, else 0
-  bool offered_on_arrival_ = false;    // whether `arriving_` got an offer in the same step
+  std::int64_t last_tick_ = -1;      // at most one tick per millisecond
+  std::uint64_t live_ = 0;           // contacts arrived and not yet ended
+  std::uint64_t arriving_ = 0;       // id of the contact being handed to the engine, else 0
+  bool offered_on_arrival_ = false;  // whether `arriving_` got an offer in the same step
 
   std::int64_t interval_start_ = 0;
   ArrivalCounts by_queue_;     // current interval
@@ -179,11 +179,13 @@ void Run::configure() {
   for (std::size_t i = 0; i < scenario_.queues.size(); ++i) {
     const QueueSpec& spec = scenario_.queues[i];
     engine::QueueConfig config = spec.config;
-    if (spec.on_max_wait_target) config.on_max_wait.target = engine::QueueId{*spec.on_max_wait_target};
+    if (spec.on_max_wait_target)
+      config.on_max_wait.target = engine::QueueId{*spec.on_max_wait_target};
     if (spec.on_max_length_target) {
       config.on_max_length.target = engine::QueueId{*spec.on_max_length_target};
     }
-    for (std::size_t k = 0; k < config.escalation.size() && k < spec.escalation_add_queue.size(); ++k) {
+    for (std::size_t k = 0; k < config.escalation.size() && k < spec.escalation_add_queue.size();
+         ++k) {
       if (spec.escalation_add_queue[k]) {
         config.escalation[k].add_queue = engine::QueueId{*spec.escalation_add_queue[k]};
       }
@@ -241,8 +243,8 @@ void Run::configure() {
   }
 
   for (std::size_t c = 0; c < engine_.campaignCount(); ++c) {
-    result_.campaign_names.emplace_back(engine_.campaignName(engine::CampaignId{
-        static_cast<std::uint32_t>(c)}));
+    result_.campaign_names.emplace_back(
+        engine_.campaignName(engine::CampaignId{static_cast<std::uint32_t>(c)}));
   }
   if (result_.campaign_names.empty()) result_.campaign_names.emplace_back();
 
@@ -262,8 +264,9 @@ std::optional<std::int64_t> Run::nextArrival(StreamSim& stream) {
   double t = stream.t_ms;
   std::size_t seg = stream.segment;
   while (seg < profile.size()) {
-    const double seg_end = std::min(
-        end_ms, seg + 1 < profile.size() ? static_cast<double>(profile[seg + 1].from.count()) : end_ms);
+    const double seg_end = std::min(end_ms, seg + 1 < profile.size()
+                                                ? static_cast<double>(profile[seg + 1].from.count())
+                                                : end_ms);
     const double rate_per_ms = profile[seg].rate_per_hour / 3.6e6;
     if (rate_per_ms > 0 && t < seg_end) {
       const double dt = work / rate_per_ms;
@@ -452,7 +455,8 @@ void Run::closeInterval(std::int64_t at, bool after_close) {
 
   const std::size_t nq = result_.queue_names.size();
   for (std::size_t q = 0; q < nq; ++q) {
-    const engine::StatsRow& r = q < report.by_queue.size() ? report.by_queue[q] : engine::StatsRow{};
+    const engine::StatsRow& r =
+        q < report.by_queue.size() ? report.by_queue[q] : engine::StatsRow{};
     interval.queues.push_back(row(r, by_queue_.arrivals[q], by_queue_.delayed[q]));
     addCounters(queue_totals_[q], r.counters);
     queue_arrival_totals_.arrivals[q] += by_queue_.arrivals[q];
@@ -552,16 +556,14 @@ SimResult Run::run() {
   result_.total.counters = total_;
   result_.total.metrics = engine::StatsRow{total_, {}}.metrics();
   for (std::size_t q = 0; q < nq; ++q) {
-    result_.queues.push_back(RowResult{queue_totals_[q],
-                                       engine::StatsRow{queue_totals_[q], {}}.metrics(),
-                                       queue_arrival_totals_.arrivals[q],
-                                       queue_arrival_totals_.delayed[q]});
+    result_.queues.push_back(
+        RowResult{queue_totals_[q], engine::StatsRow{queue_totals_[q], {}}.metrics(),
+                  queue_arrival_totals_.arrivals[q], queue_arrival_totals_.delayed[q]});
   }
   for (std::size_t c = 0; c < nc; ++c) {
-    result_.campaigns.push_back(RowResult{campaign_totals_[c],
-                                          engine::StatsRow{campaign_totals_[c], {}}.metrics(),
-                                          campaign_arrival_totals_.arrivals[c],
-                                          campaign_arrival_totals_.delayed[c]});
+    result_.campaigns.push_back(
+        RowResult{campaign_totals_[c], engine::StatsRow{campaign_totals_[c], {}}.metrics(),
+                  campaign_arrival_totals_.arrivals[c], campaign_arrival_totals_.delayed[c]});
   }
   return std::move(result_);
 }

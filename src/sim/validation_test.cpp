@@ -94,11 +94,12 @@ void expectAgrees(const char* what, const Estimate& sim, double formula, double 
 }
 
 // A one-queue scenario matching the Erlang models' assumptions.
-Scenario queueingScenario(int agents, double calls_per_hour, double aht_seconds,
-                          double sl_seconds, std::optional<double> patience_seconds,
-                          double hours, double batch_hours, std::uint64_t seed) {
+Scenario queueingScenario(int agents, double calls_per_hour, double aht_seconds, double sl_seconds,
+                          std::optional<double> patience_seconds, double hours, double batch_hours,
+                          std::uint64_t seed) {
   char yaml[1024];
-  std::snprintf(yaml, sizeof yaml, R"(duration: %gh
+  std::snprintf(
+      yaml, sizeof yaml, R"(duration: %gh
 interval: %gh
 seed: %llu
 queues:
@@ -112,11 +113,11 @@ arrivals:
     patience: %s
     answer_delay: 0s
 )",
-                hours, batch_hours, static_cast<unsigned long long>(seed), sl_seconds, agents,
-                calls_per_hour, aht_seconds,
-                patience_seconds
-                    ? ("{dist: exponential, mean: " + std::to_string(*patience_seconds) + "s}").c_str()
-                    : "none");
+      hours, batch_hours, static_cast<unsigned long long>(seed), sl_seconds, agents, calls_per_hour,
+      aht_seconds,
+      patience_seconds
+          ? ("{dist: exponential, mean: " + std::to_string(*patience_seconds) + "s}").c_str()
+          : "none");
   ScenarioParse p = parseScenario(yaml, "validation");
   EXPECT_TRUE(p) << p.error;
   return *p.scenario;
@@ -127,8 +128,8 @@ TEST(ErlangValidation, MMcMatchesErlangC) {
   // 200,000 contacts in 25 batches of 25 h.
   const StaffingInput in{20, 320, 180, 20, std::nullopt};
   const StaffingResult erlang = erlangCMetrics(in);
-  const Scenario s = queueingScenario(in.agents, in.calls_per_hour, in.aht_seconds,
-                                      in.sl_seconds, std::nullopt, 625, 25, 2024);
+  const Scenario s = queueingScenario(in.agents, in.calls_per_hour, in.aht_seconds, in.sl_seconds,
+                                      std::nullopt, 625, 25, 2024);
   const SimResult r = simulate(s);
   ASSERT_EQ(r.error, "");
   ASSERT_EQ(r.unfinished, 0u);
@@ -147,8 +148,8 @@ TEST(ErlangValidation, MMcPlusMMatchesErlangA) {
   // would be unstable), mean patience 120 s. 500 h gives about 200,000 contacts.
   const StaffingInput in{20, 400, 180, 20, 120.0};
   const StaffingResult erlang = erlangAMetrics(in);
-  const Scenario s = queueingScenario(in.agents, in.calls_per_hour, in.aht_seconds,
-                                      in.sl_seconds, in.patience_seconds, 500, 20, 2025);
+  const Scenario s = queueingScenario(in.agents, in.calls_per_hour, in.aht_seconds, in.sl_seconds,
+                                      in.patience_seconds, 500, 20, 2025);
   const SimResult r = simulate(s);
   ASSERT_EQ(r.error, "");
   ASSERT_EQ(r.unfinished, 0u);
