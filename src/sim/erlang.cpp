@@ -10,46 +10,23 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kSecondsPerHour = 3600.0;
 
-// Poisson cut-off for uniformisation: mean + 10 standard deviations + 30 leaves a tail below
-// 1e-15 for every mean (Chernoff bound), so the omitted mass is far under the chain tolerance.
-double poissonCut(double mean) { return mean + 10.0 * std::sqrt(mean) + 30.0; }
-
-// P(S_k <= T) for k = 0..ks-1, where S_k = sum_{j=0..k} Exp(r_j), r_j = cmu + (j + 1) theta:
-// the time an answered caller with k callers ahead spends waiting. Uniformisation, see erlang.h.
+// P(S_k <= T) for k = 0..ks-1, where S_k = sum_{i=1..k+1} Exp(cmu + i theta) is the wait of a
+// caller answered after arriving with k callers ahead. Uses the identity in erlang.h:
+//   P(S_k <= T) = P(NegBin(alpha = cmu / theta + 1, success = e^{-theta T}) >= k + 1),
+// one running sum of the negative-binomial pmf, kept in log space so nothing underflows early.
 std::vector<double> answeredWaitCdf(double cmu, double theta, std::size_t ks, double t) {
   std::vector<double> cdf(ks, 0.0);
-  if (t <= 0 || ks == 0) return cdf;
-  auto rate = [&](std::size_t j) { return cmu + static_cast<double>(j + 1) * theta; };
-  // Phases that need more steps than a Poisson(r_j T) count can reasonably supply cannot finish
-  // by T: S_j dominates a sum of j + 1 Exp(r_j), so P(S_j <= T) <= P(Poisson(r_j T) >= j + 1).
-  std::size_t tracked = 0;
-  for (std::size_t j = 0; j < ks; ++j) {
-    const double mean = rate(j) * t;
-    if (static_cast<double>(j + 1) <= poissonCut(mean)) tracked = j + 1;
+  if (t <= 0) return cdf;
+  const double alpha = cmu / theta + 1.0;
+  const double log_fail = std::log(-std::expm1(-theta * t));  // log(1 - e^{-theta T}), accurate
+  double log_pmf = -alpha * theta * t;  // log P(NegBin = 0) = alpha log(e^{-theta T})
+  double below = 0;                     // P(NegBin <= k)
+  for (std::size_t k = 0; k < ks; ++k) {
+    below += std::exp(log_pmf);
+    cdf[k] = std::clamp(1.0 - below, 0.0, 1.0);
+    const double kd = static_cast<double>(k);
+    log_pmf += std::log((alpha + kd) / (kd + 1.0)) + log_fail;  // pmf(k + 1) / pmf(k)
   }
-  if (tracked == 0) return cdf;
-
-  const double uniform_rate = rate(tracked - 1);  // the largest rate among tracked phases
-  const double mean = uniform_rate * t;
-  const auto steps = static_cast<std::size_t>(std::ceil(poissonCut(mean)));
-  std::vector<double> q(tracked);
-  for (std::size_t j = 0; j < tracked; ++j) q[j] = rate(j) / uniform_rate;
-
-  // absorbed[j] = P(absorbed within m steps | start in phase j); only j < m can be non-zero.
-  std::vector<double> absorbed(tracked, 0.0);
-  const double log_mean = std::log(mean);
-  for (std::size_t m = 1; m <= steps; ++m) {
-    const std::size_t live = std::min(tracked, m);
-    for (std::size_t j = live - 1; j >= 1; --j) {
-      absorbed[j] = (1.0 - q[j]) * absorbed[j] + q[j] * absorbed[j - 1];
-    }
-    absorbed[0] = (1.0 - q[0]) * absorbed[0] + q[0];
-    const double md = static_cast<double>(m);
-    const double weight = std::exp(-mean + md * log_mean - std::lgamma(md + 1.0));
-    if (weight == 0.0) continue;
-    for (std::size_t j = 0; j < live; ++j) cdf[j] += weight * absorbed[j];
-  }
-  for (double& v : cdf) v = std::min(v, 1.0);
   return cdf;
 }
 
@@ -95,6 +72,10 @@ std::optional<std::string> validate(const StaffingInput& input, bool check_agent
   }
   if (!std::isfinite(input.sl_seconds) || input.sl_seconds < 0) {
     return std::string("service-level threshold must be zero or more seconds");
+  }
+  if (!(input.calls_per_hour / kSecondsPerHour * input.aht_seconds <= kMaxLoadErlangs)) {
+    return "offered load (calls per hour x AHT / 3600) must be at most " +
+           std::to_string(static_cast<int>(kMaxLoadErlangs)) + " Erlangs";
   }
   if (input.patience_seconds &&
       (!std::isfinite(*input.patience_seconds) || *input.patience_seconds <= 0)) {
@@ -174,9 +155,9 @@ StaffingResult erlangAMetrics(const StaffingInput& input) {
   const std::vector<double> p =
       erlangAStateProbabilities(input.agents, lambda, mu, theta, &r.tail_truncated);
 
-  double busy = 0;        // E[min(N, c)]
-  double queued = 0;      // E[(N - c)^+]
-  double immediate = 0;   // P(N < c): answered with zero wait
+  double busy = 0;       // E[min(N, c)]
+  double queued = 0;     // E[(N - c)^+]
+  double immediate = 0;  // P(N < c): answered with zero wait
   for (std::size_t n = 0; n < p.size(); ++n) {
     if (n < c) {
       busy += static_cast<double>(n) * p[n];
@@ -189,10 +170,10 @@ StaffingResult erlangAMetrics(const StaffingInput& input) {
   const std::size_t ks = p.size() > c ? p.size() - c : 0;  // arrival states with k = 0.. ahead
   const std::vector<double> within = answeredWaitCdf(cmu, theta, ks, input.sl_seconds);
 
-  double abandon = 0;           // P(abandon)
-  double answered_wait = 0;     // E[W; answered]
-  double answered_within = 0;   // P(answered after waiting, wait <= T)
-  double phase_mean = 0;        // E[S_k] = sum_{j<=k} 1 / r_j
+  double abandon = 0;          // P(abandon)
+  double answered_wait = 0;    // E[W; answered]
+  double answered_within = 0;  // P(answered after waiting, wait <= T)
+  double phase_mean = 0;       // E[S_k] = sum_{j<=k} 1 / r_j
   for (std::size_t k = 0; k < ks; ++k) {
     const double pk = p[c + k];
     const double out_rate = static_cast<double>(k + 1) * theta;

@@ -135,7 +135,8 @@ TEST(AgentsForTarget, SmallestCountForManyLoads) {
 }
 
 TEST(AgentsForTarget, UnreachableTargetIsNullopt) {
-  EXPECT_FALSE(agentsForTarget(1e9, 3600, 20, 0.8).has_value());  // needs ~1e9 agents
+  // A = 99999.9 Erlangs needs more than kMaxAgents agents for 99.99% within 1 s.
+  EXPECT_FALSE(agentsForTarget(3600.0 * 99999.9, 1, 1, 0.9999).has_value());
 }
 
 TEST(Validate, RejectsBadInput) {
@@ -147,6 +148,8 @@ TEST(Validate, RejectsBadInput) {
   EXPECT_TRUE(validate(input(3, 240, 30, -1)).has_value());
   EXPECT_TRUE(validate(input(3, 240, 30, 20, 0.0)).has_value());
   EXPECT_TRUE(validate(input(3, std::nan(""), 30, 20)).has_value());
+  EXPECT_TRUE(validate(input(3, 1e300, 1e300, 20)).has_value());  // load overflows to inf
+  EXPECT_TRUE(validate(input(3, 3600.0 * (kMaxLoadErlangs + 1), 1, 20)).has_value());
   EXPECT_FALSE(validate(input(0, 240, 30, 20), false).has_value());
 }
 
@@ -266,15 +269,19 @@ void expectMatchesHand(int c, double cph, double aht, double patience, double t)
   EXPECT_NEAR(r.p_wait, hand.p_wait, 1e-12);
   EXPECT_NEAR(r.occupancy, hand.occupancy, 1e-12);
   EXPECT_NEAR(r.mean_wait_seconds, hand.mean_wait, 1e-9);
-  EXPECT_NEAR(r.abandon_rate, hand.abandon, 1e-6);
-  EXPECT_NEAR(r.service_level, hand.service_level, 1e-6);
-  EXPECT_NEAR(r.asa_seconds, hand.asa, 1e-3);
-  EXPECT_NEAR(r.service_level_answered, hand.service_level / (1 - hand.abandon), 1e-6);
+  EXPECT_NEAR(r.abandon_rate, hand.abandon, 1e-9);
+  EXPECT_NEAR(r.service_level, hand.service_level, 1e-9);
+  EXPECT_NEAR(r.asa_seconds, hand.asa, 1e-6);
+  EXPECT_NEAR(r.service_level_answered, hand.service_level / (1 - hand.abandon), 1e-9);
 }
 
-TEST(ErlangA, MatchesHandBuiltChainUnderload) { expectMatchesHand(2, 100, 60, 30, 20); }
+TEST(ErlangA, MatchesHandBuiltChainUnderload) {
+  expectMatchesHand(2, 100, 60, 30, 20);
+}
 
-TEST(ErlangA, MatchesHandBuiltChainOverload) { expectMatchesHand(2, 180, 60, 45, 15); }
+TEST(ErlangA, MatchesHandBuiltChainOverload) {
+  expectMatchesHand(2, 180, 60, 45, 15);
+}
 
 TEST(ErlangA, FlowBalanceHolds) {
   // Abandonment rate from the per-arrival phase argument equals theta E[Q] / lambda (rate
@@ -316,8 +323,8 @@ TEST(ErlangA, LargeTeamsAreFastAndSane) {
     const double cph = a * 3600 / 300;
     const StaffingResult r = erlangAMetrics(input(5000, cph, 300, 20, 120));
     EXPECT_FALSE(r.tail_truncated);
-    for (double v : {r.p_wait, r.service_level, r.service_level_answered, r.abandon_rate,
-                     r.occupancy}) {
+    for (double v :
+         {r.p_wait, r.service_level, r.service_level_answered, r.abandon_rate, r.occupancy}) {
       EXPECT_GE(v, 0.0);
       EXPECT_LE(v, 1.0);
     }
