@@ -90,7 +90,10 @@ std::optional<Millis> parseDuration(std::string_view text) {
     if (j == i) return std::nullopt;
     double number = 0;
     try {
-      number = std::stod(std::string(text.substr(i, j - i)));
+      std::string digits(text.substr(i, j - i));
+      std::size_t used = 0;
+      number = std::stod(digits, &used);
+      if (used != digits.size()) return std::nullopt;  // "1.2.3"
     } catch (const std::exception&) {
       return std::nullopt;
     }
@@ -113,6 +116,7 @@ std::optional<Millis> parseDuration(std::string_view text) {
       return std::nullopt;
     }
     total_ms += number * scale;
+    if (total_ms > 1e15) return std::nullopt;  // ~31,000 years: a typo, and it must fit int64
     i = k;
   }
   return Millis{static_cast<std::int64_t>(total_ms + 0.5)};
@@ -209,12 +213,14 @@ class ScenarioRunner {
     } else if (kind == "expect") {
       if (!engine_) fail(n, "`expect` before the first `at` step");
       if (w.size() < 2) fail(n, "`expect` needs an action, or `none`");
-      if (w.size() == 2 && w[1] == "none") {
-        if (!expected_.empty()) fail(n, "`expect none` after other expect lines");
-        expect_none_ = true;
+      if (w.size() == 2 && (w[1] == "none" || w[1] == "any")) {
+        if (!expected_.empty() || expect_none_ || expect_any_) {
+          fail(n, "`expect " + w[1] + "` must be the step's only expect line");
+        }
+        (w[1] == "none" ? expect_none_ : expect_any_) = true;
         return;
       }
-      if (expect_none_) fail(n, "`expect` after `expect none`");
+      if (expect_none_ || expect_any_) fail(n, "`expect` after `expect none` or `expect any`");
       expected_.push_back(joinWords(w, 1));
       expected_lines_.push_back(n);
     } else if (kind.rfind("expect-", 0) == 0) {
@@ -710,7 +716,7 @@ class ScenarioRunner {
 
   // Compares the last step's actions with its expect lines, then runs its expect-* checks.
   void finishStep() {
-    if (step_line_ != 0 && rendered_ != expected_ && !trace_) {
+    if (step_line_ != 0 && rendered_ != expected_ && !trace_ && !expect_any_) {
       // Point at the first differing expect line when there is one, else at the step.
       std::size_t i = 0;
       while (i < rendered_.size() && i < expected_.size() && rendered_[i] == expected_[i]) ++i;
@@ -723,6 +729,7 @@ class ScenarioRunner {
     expected_.clear();
     expected_lines_.clear();
     expect_none_ = false;
+    expect_any_ = false;
     checks_.clear();
   }
 
@@ -918,6 +925,7 @@ class ScenarioRunner {
   std::vector<std::string> expected_;
   std::vector<int> expected_lines_;
   bool expect_none_ = false;
+  bool expect_any_ = false;  // `expect any`: the step's output is not compared, only its checks
   std::vector<Check> checks_;
 };
 
@@ -1076,6 +1084,7 @@ TEST(ScenarioRunner, MalformedLinesFailWithLineAndReason) {
       {"queue q\nat 0 tick\nexpect-ended c outcome=x\n", "t.scn:3: c: has not ended"},
       {"show colours\n", "t.scn:1: show: expected states or wrapups"},
       {"queue q\nat 0 tick\nexpect none\nexpect requeued c\n", "t.scn:4: `expect` after"},
+      {"queue q\nat 0 tick\nexpect requeued c\nexpect any\n", "t.scn:4: `expect any` must be"},
   };
   for (const auto& [text, want] : cases) {
     std::string failure = runText(text);
@@ -1092,6 +1101,8 @@ TEST(ScenarioRunner, ParsesDurations) {
   EXPECT_EQ(parseDuration("5x"), std::nullopt);
   EXPECT_EQ(parseDuration("1m30"), std::nullopt);
   EXPECT_EQ(parseDuration(""), std::nullopt);
+  EXPECT_EQ(parseDuration("1.2.3"), std::nullopt);
+  EXPECT_EQ(parseDuration("99999999999999999999"), std::nullopt);
 }
 
 }  // namespace
