@@ -29,7 +29,7 @@ std::string_view toString(ExitReason r);
 
 enum class WithdrawReason : std::uint8_t {
   TakenByOther,   // ring-all: another agent accepted first
-  CustomerGone,   // the customer abandoned while the agent was offered
+  CustomerGone,   // the contact left while offered: abandoned, left by choice, or hit max wait
   Timeout,        // the offer was not accepted in time
   Rejected,       // the agent declined
   AgentLoggedOut, // the agent logged out or went not-ready while offered
@@ -59,7 +59,8 @@ struct ContactAnswered { ContactId contact{}; AgentId agent{}; ContactTag tag; M
 // The contact is waiting again after its offer(s) ended without an accept; position unchanged.
 struct ContactRequeued { ContactId contact{}; ContactTag tag; };
 // The contact leaves queue `from.queue` for `to` (a max-wait/max-length exit action of kind Queue,
-// or a transfer to a queue). A ContactQueued for the new queue follows. An escalation step that
+// or a transfer to a queue). A ContactQueued for the new queue follows, or a ContactEnded
+// (Exited, MaxLength) when that queue is full too. An escalation step that
 // adds an overflow queue is not a move: the contact stays in its first queue too.
 struct ContactMoved { ContactId contact{}; ContactTag from; QueueId to{}; };
 // The contact's final end. `waited` is enqueue to answer or to end; `handled` is answer to end

@@ -523,6 +523,7 @@ struct Engine::State {
   // ContactQueued, routing. May end the contact (max length): returns false then.
   bool enter(ContactRec& c, QueueId qid, int hops) {
     QueueRec& q = queues[index(qid)];
+    c.state = ContactState::Waiting;  // also for a transferred contact that the new queue refuses
     c.queues.assign(1, qid);
     c.entered_at = now;
     c.next_step = 0;
@@ -532,7 +533,6 @@ struct Engine::State {
     if (q.config.max_length && q.waiting >= *q.config.max_length) {
       return exitQueue(c, ExitReason::MaxLength, q.config.on_max_length, hops);
     }
-    c.state = ContactState::Waiting;
     indexInsert(q, c);
     emit(act::ContactQueued{c.id, tag(c), positionOf(c)});
     if (q.config.max_wait) {
@@ -734,12 +734,14 @@ struct Engine::State {
     for (AgentId id : freed) routeAgent(id);
   }
 
-  // The agent's part of an answered contact ends (completion or transfer): wrap-up or free.
-  void finishWork(ContactRec& c) {
+  // The agent's part of an answered contact ends (completion or transfer): wrap-up starts, or
+  // with no wrap-up time the work is returned for the caller to release once it has reported the
+  // contact's end (so WrapUpEnded always follows ContactEnded).
+  std::optional<Work> finishWork(ContactRec& c) {
     AgentRec& a = agents[index(c.agent)];
     auto it = std::find_if(a.active.begin(), a.active.end(),
                            [&](const Work& w) { return w.contact == c.id; });
-    if (it == a.active.end()) return;
+    if (it == a.active.end()) return std::nullopt;
     Work w = *it;
     a.active.erase(it);
     a.handle_time += now - c.answered_at;
@@ -750,10 +752,9 @@ struct Engine::State {
       w.wrap_id = ++a.next_wrap_id;
       a.wrapping.push_back(w);
       addTimer(w.wrap_until, TimerKind::WrapUpEnd, index(c.agent), w.wrap_id);
-    } else {
-      release(a, w.channel);
-      emit(act::WrapUpEnded{w.contact, c.agent, w.queue, Millis{0}});
+      return std::nullopt;
     }
+    return w;
   }
 
   void onCompleted(ContactId cid, std::optional<QueueId> transfer_to, bool transfer = false) {
@@ -763,14 +764,19 @@ struct Engine::State {
       if (!transfer) onAbandoned(cid, Outcome::Abandoned, ExitReason::None);
       return;
     }
+    if (transfer_to && !queue(*transfer_to)) return;  // unknown target: ignored like any bad id
     AgentId aid = c->agent;
-    finishWork(*c);
-    if (transfer_to && queue(*transfer_to)) {
+    std::optional<Work> done = finishWork(*c);
+    if (transfer_to) {
       emit(act::ContactMoved{c->id, tag(*c), *transfer_to});
       c->agent = {};
       enter(*c, *transfer_to, 0);
     } else {
       endContact(*c, transfer ? Outcome::Transferred : Outcome::Completed, ExitReason::None, {});
+    }
+    if (done) {
+      release(agents[index(aid)], done->channel);
+      emit(act::WrapUpEnded{done->contact, aid, done->queue, Millis{0}});
     }
     refreshAgent(aid);
     routeAgent(aid);
@@ -813,6 +819,8 @@ struct Engine::State {
     a->ready = ready;
     a->reason = ready ? "" : "login";
     a->misses = 0;
+    a->answered = 0;  // fewest-contacts and least-talk-time count per login session
+    a->handle_time = Millis{0};
     refreshAgent(aid);
     routeAgent(aid);
   }
@@ -840,12 +848,13 @@ struct Engine::State {
   void onNotReady(AgentId aid, const std::string& reason) {
     AgentRec* a = agent(aid);
     if (!a || !a->logged_in) return;
-    if (!a->ready && a->reason == reason) return;
+    std::string next = reason.empty() ? "not-ready" : reason;
+    if (!a->ready && a->reason == next) return;
+    const bool only_reason_changes = a->state == AgentState::NotReady;
     a->ready = false;
-    a->reason = reason.empty() ? "not-ready" : reason;
+    a->reason = std::move(next);
     withdrawPendingOffer(*a, aid);
-    // Re-emit the state when only the reason changed.
-    if (a->state == AgentState::NotReady) {
+    if (only_reason_changes) {
       emit(act::AgentStateChanged{aid, AgentState::NotReady, AgentState::NotReady, a->reason});
     }
     refreshAgent(aid);
@@ -952,6 +961,17 @@ Engine::Engine(Engine&&) noexcept = default;
 Engine& Engine::operator=(Engine&&) noexcept = default;
 
 QueueId Engine::addQueue(QueueConfig config) {
+  // Zero-length timers would fire again at the same instant forever (a contact bouncing between
+  // two queues with max_wait 0, an offer timing out as it is made), so they are config errors.
+  if (config.offer_timeout <= Millis{0}) {
+    throw std::invalid_argument("queue " + config.name + ": offer_timeout must be positive");
+  }
+  if (config.max_wait && *config.max_wait <= Millis{0}) {
+    throw std::invalid_argument("queue " + config.name + ": max_wait must be positive");
+  }
+  if (config.max_length && *config.max_length == 0) {
+    throw std::invalid_argument("queue " + config.name + ": max_length must be at least 1");
+  }
   std::stable_sort(config.escalation.begin(), config.escalation.end(),
                    [](const EscalationStep& a, const EscalationStep& b) { return a.after < b.after; });
   QueueRec q;

@@ -431,6 +431,22 @@ TEST_F(EngineTest, ConfigErrorsThrowInvalidArgument) {
   EXPECT_THROW(agent({{QueueId{3}}}), std::invalid_argument);
   QueueId q = queue({.name = "q"});
   EXPECT_THROW(agent({{q}, {q}}), std::invalid_argument);
+  // Zero-length timers would re-fire within one tick forever.
+  EXPECT_THROW(queue({.name = "z", .max_wait = Millis{0}}), std::invalid_argument);
+  EXPECT_THROW(queue({.name = "z", .offer_timeout = Millis{0}}), std::invalid_argument);
+  EXPECT_THROW(queue({.name = "z", .max_length = 0}), std::invalid_argument);
+}
+
+TEST_F(EngineTest, QueuesThatExitToEachOtherEndThroughTheHopLimit) {
+  QueueId a = queue({.name = "a", .max_length = 1, .on_max_length = {ExitAction::Kind::Queue, QueueId{1}}});
+  QueueId b = queue({.name = "b", .max_length = 1, .on_max_length = {ExitAction::Kind::Queue, a}});
+  at(0, ev::ContactArrived{contact(1, a)});
+  at(0, ev::ContactArrived{contact(2, b)});
+  auto out = at(1, ev::ContactArrived{contact(3, a)});
+  auto ended = only<act::ContactEnded>(out);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].reason, ExitReason::MaxLength);
+  EXPECT_EQ(ended[0].exit.kind, ExitAction::Kind::HangUp);
 }
 
 }  // namespace
