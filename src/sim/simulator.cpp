@@ -157,7 +157,9 @@ class Run {
   std::vector<AgentSim> agents_;      // index = AgentId
   std::vector<ContactRec> contacts_;  // index = ContactId - 1
   std::int64_t now_ = 0;
-  std::int64_t last_tick_ = -1;      // at most one tick per millisecond
+  // At most one tick per millisecond: a timer that a tick sets for that same millisecond fires
+  // 1 ms later, so an engine timer that keeps re-arming at `now` cannot stall the loop.
+  std::int64_t last_tick_ = -1;
   std::uint64_t live_ = 0;           // contacts arrived and not yet ended
   std::uint64_t arriving_ = 0;       // id of the contact being handed to the engine, else 0
   bool offered_on_arrival_ = false;  // whether `arriving_` got an offer in the same step
