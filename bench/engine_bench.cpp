@@ -151,7 +151,7 @@ class Driver {
   std::uint64_t actions() const { return actions_; }
   std::size_t waiting() const { return engine_.liveContactCount() - answered_.size(); }
   std::size_t busy() const { return answered_.size(); }
-  const eng::Engine& engine() const { return engine_; }
+  std::string checkInvariants() const { return engine_.checkInvariants(now_); }
 
  private:
   struct QueueProfile {
@@ -363,15 +363,23 @@ class Driver {
 
 // Google Benchmark calls a benchmark function several times while it settles the iteration
 // count; the world is built on the first call and kept (one world at a time, to bound memory).
-Driver& world(const WorldSpec& spec) {
+// A freshly built world is checked against the engine's invariants, so that no figure comes
+// from a broken state; the result is returned with the world (empty when all hold).
+struct World {
+  Driver& driver;
+  const std::string& broken;
+};
+World world(const WorldSpec& spec) {
   static std::unique_ptr<Driver> driver;
   static std::string key;
+  static std::string broken;
   if (!driver || key != spec.key) {
     driver.reset();
     driver = std::make_unique<Driver>(spec);
     key = spec.key;
+    broken = driver->checkInvariants();
   }
-  return *driver;
+  return {*driver, broken};
 }
 
 WorldSpec saturatedMixed() {
@@ -422,7 +430,11 @@ void reportWorld(benchmark::State& state, const Driver& d, std::uint64_t events0
 
 // Throughput: rounds of (tick if due) + complete + accept + arrival(s), counted in events.
 void runChurn(benchmark::State& state, const WorldSpec& spec) {
-  Driver& d = world(spec);
+  auto [d, broken] = world(spec);
+  if (!broken.empty()) {
+    state.SkipWithError(("engine invariants broken after setup: " + broken).c_str());
+    return;
+  }
   d.setTimed(Driver::Timed::None);
   std::uint64_t e0 = d.events(), t0 = d.ticks(), a0 = d.actions();
   for (auto _ : state) d.round();
@@ -431,7 +443,11 @@ void runChurn(benchmark::State& state, const WorldSpec& spec) {
 
 // Latency: one iteration = one round, but only the chosen decision event is timed.
 void runLatency(benchmark::State& state, const WorldSpec& spec, Driver::Timed timed) {
-  Driver& d = world(spec);
+  auto [d, broken] = world(spec);
+  if (!broken.empty()) {
+    state.SkipWithError(("engine invariants broken after setup: " + broken).c_str());
+    return;
+  }
   d.setTimed(timed);
   d.samples().reserve(4'000'000);
   for (auto _ : state) {
