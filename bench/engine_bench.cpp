@@ -187,7 +187,9 @@ class Driver {
             cfg.strategy = kPlain[q % std::size(kPlain)];
           }
           break;
-        case Mix::RingAll: cfg.strategy = Strategy::RingAll; break;
+        case Mix::RingAll:
+          cfg.strategy = Strategy::RingAll;
+          break;
         case Mix::SkillsHeavy:
           prof.product_skill = true;
           cfg.strategy = Strategy::SkillsBestMatch;
@@ -345,7 +347,7 @@ class Driver {
   std::vector<QueueProfile> profiles_;
   std::vector<eng::SkillId> products_;
   std::vector<eng::SkillId> languages_;
-  std::vector<eng::Action> out_;  // reused for every handle() call
+  std::vector<eng::Action> out_;              // reused for every handle() call
   eng::Event arrival_{ev::ContactArrived{}};  // reused so the driver allocates nothing per arrival
   std::uint64_t next_contact_ = 0;
   ContactId arriving_{0};
@@ -472,7 +474,9 @@ void runLatency(benchmark::State& state, const WorldSpec& spec, Driver::Timed ti
 
 // 10,000 agents, 200 queues, 100,000 waiting, wrap-up 0: each completion frees an agent who
 // takes the best waiting contact across its queues; a new contact replaces it.
-void BM_SaturatedChurn(benchmark::State& state) { runChurn(state, saturatedMixed()); }
+void BM_SaturatedChurn(benchmark::State& state) {
+  runChurn(state, saturatedMixed());
+}
 // Time of the event that frees an agent (ContactCompleted, wrap-up 0) and so makes the
 // agent-side decision among 100,000 waiting contacts: completion bookkeeping included.
 void BM_DecisionLatency_AgentFrees(benchmark::State& state) {
@@ -490,12 +494,16 @@ void BM_DecisionLatency_AgentFreesSkillsHeavy(benchmark::State& state) {
   runLatency(state, saturatedSkillsHeavy(), Driver::Timed::Completion);
 }
 // Half the agents busy, nothing waiting: each arrival picks among ~50 free members.
-void BM_UnderloadedArrival(benchmark::State& state) { runChurn(state, underloadedMixed()); }
+void BM_UnderloadedArrival(benchmark::State& state) {
+  runChurn(state, underloadedMixed());
+}
 // Time of ContactArrived with free agents: queueing, the strategy's choice, the offer.
 void BM_DecisionLatency_Arrival(benchmark::State& state) {
   runLatency(state, underloadedMixed(), Driver::Timed::Arrival);
 }
-void BM_UnderloadedRingAll(benchmark::State& state) { runChurn(state, underloadedRingAll()); }
+void BM_UnderloadedRingAll(benchmark::State& state) {
+  runChurn(state, underloadedRingAll());
+}
 
 // Cost of the two clock reads around each timed decision, to read the latencies against.
 void BM_ClockReadPair(benchmark::State& state) {
