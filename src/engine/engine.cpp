@@ -124,13 +124,26 @@ struct AgentRec {
   }
 };
 
+struct ClassIndex {
+  std::set<WaitKey> waiting;
+  std::int32_t head_pos = -1;  // index in QueueRec::heads while non-empty
+};
+
+struct ClassHead {
+  ClassId cls = 0;
+  Channel channel{};
+  WaitKey head;  // == *by_class[cls].waiting.begin()
+};
+
 struct QueueRec {
   QueueConfig config;
   std::vector<AgentId> members;
   std::vector<AgentId> ready;                  // members that can take an offer now
   std::vector<std::uint32_t> ready_member;     // index into AgentRec::memberships, parallel
-  std::vector<std::set<WaitKey>> by_class;     // index = ClassId
-  std::vector<ClassId> nonempty;               // classes with waiting contacts
+  std::vector<ClassIndex> by_class;            // index = ClassId
+  // One entry per class with waiting contacts, holding a copy of its best contact: an agent that
+  // frees up compares these contiguous heads instead of chasing one tree node per class.
+  std::vector<ClassHead> heads;
   std::size_t waiting = 0;
   std::uint32_t rr_last = std::numeric_limits<std::uint32_t>::max();
 };
@@ -318,19 +331,33 @@ struct Engine::State {
   // ---- waiting-contact index ---------------------------------------------------------------
   void indexInsert(QueueRec& q, const ContactRec& c) {
     if (q.by_class.size() <= c.cls) q.by_class.resize(c.cls + 1);
-    auto& set = q.by_class[c.cls];
-    if (set.empty()) q.nonempty.push_back(c.cls);
-    set.insert(c.key());
+    ClassIndex& ci = q.by_class[c.cls];
+    const WaitKey key = c.key();
+    ci.waiting.insert(key);
     ++q.waiting;
+    if (ci.head_pos < 0) {
+      ci.head_pos = static_cast<std::int32_t>(q.heads.size());
+      q.heads.push_back({c.cls, c.channel, key});
+    } else if (key < q.heads[static_cast<std::size_t>(ci.head_pos)].head) {
+      q.heads[static_cast<std::size_t>(ci.head_pos)].head = key;
+    }
   }
   void indexErase(QueueRec& q, const ContactRec& c) {
-    auto& set = q.by_class[c.cls];
-    if (set.erase(c.key()) == 0) return;
+    if (q.by_class.size() <= c.cls) return;
+    ClassIndex& ci = q.by_class[c.cls];
+    auto it = ci.waiting.find(c.key());
+    if (it == ci.waiting.end()) return;
+    const bool was_head = it == ci.waiting.begin();
+    ci.waiting.erase(it);
     --q.waiting;
-    if (set.empty()) {
-      auto it = std::find(q.nonempty.begin(), q.nonempty.end(), c.cls);
-      *it = q.nonempty.back();
-      q.nonempty.pop_back();
+    auto pos = static_cast<std::size_t>(ci.head_pos);
+    if (ci.waiting.empty()) {
+      q.heads[pos] = q.heads.back();
+      q.by_class[q.heads[pos].cls].head_pos = static_cast<std::int32_t>(pos);
+      q.heads.pop_back();
+      ci.head_pos = -1;
+    } else if (was_head) {
+      q.heads[pos].head = *ci.waiting.begin();
     }
   }
   void unindex(const ContactRec& c) {
@@ -344,8 +371,8 @@ struct Engine::State {
     const QueueRec& q = queues[index(c.queues.front())];
     WaitKey key = c.key();
     std::size_t ahead = 0;
-    for (ClassId cls : q.nonempty) {
-      const auto& set = q.by_class[cls];
+    for (const ClassHead& h : q.heads) {
+      const auto& set = q.by_class[h.cls].waiting;
       // Fast paths for the usual case, a contact at the back of its class: counting by walking
       // the ordered set costs one cache miss per node ahead.
       const WaitKey& last = *set.rbegin();
@@ -509,17 +536,24 @@ struct Engine::State {
     std::uint32_t best_member = 0;
     for (const AgentMembership& ms : a.memberships) {
       QueueRec& q = queues[index(ms.queue)];
-      for (ClassId cls : q.nonempty) {
-        const ContactClass& cc = classes[cls];
-        if (!hasRoom(a, cc.channel) || !hasSkills(a, cc)) continue;
-        for (const WaitKey& k : q.by_class[cls]) {
-          if (best && !(k < *best)) break;
-          if (k.may_skip && skipped(contacts.find(k.id)->second, id)) continue;
-          best = &k;
-          best_queue = &q;
-          best_member = ms.member_index;
-          break;
+      for (const ClassHead& h : q.heads) {
+        if (best && !(h.head < *best)) continue;
+        if (!hasRoom(a, h.channel) || !hasSkills(a, classes[h.cls])) continue;
+        const WaitKey* candidate = &h.head;
+        if (h.head.may_skip && skipped(contacts.find(h.head.id)->second, id)) {
+          // Rare: this agent just missed the head; look further down the class.
+          candidate = nullptr;
+          for (const WaitKey& k : q.by_class[h.cls].waiting) {
+            if (best && !(k < *best)) break;
+            if (k.may_skip && skipped(contacts.find(k.id)->second, id)) continue;
+            candidate = &k;
+            break;
+          }
         }
+        if (!candidate) continue;
+        best = candidate;
+        best_queue = &q;
+        best_member = ms.member_index;
       }
     }
     if (!best) return;
@@ -1144,8 +1178,8 @@ std::size_t Engine::waitingCount(QueueId q) const { return s_->queues.at(index(q
 std::optional<TimePoint> Engine::oldestWaiting(QueueId qid) const {
   const QueueRec& q = s_->queues.at(index(qid));
   std::optional<TimePoint> oldest;
-  for (ClassId cls : q.nonempty) {
-    for (const WaitKey& k : q.by_class[cls]) {
+  for (const ClassHead& h : q.heads) {
+    for (const WaitKey& k : q.by_class[h.cls].waiting) {
       if (!oldest || k.enqueued_at < *oldest) oldest = k.enqueued_at;
     }
   }
@@ -1227,7 +1261,7 @@ std::string Engine::checkInvariants(TimePoint now) const {
     }
     for (QueueId qid : c.queues) {
       const QueueRec& q = s.queues[index(qid)];
-      bool in = q.by_class.size() > c.cls && q.by_class[c.cls].count(c.key()) == 1;
+      bool in = q.by_class.size() > c.cls && q.by_class[c.cls].waiting.count(c.key()) == 1;
       if (in != (c.state == ContactState::Waiting)) {
         err << "contact " << index(cid) << " index membership wrong\n";
       }
@@ -1245,7 +1279,25 @@ std::string Engine::checkInvariants(TimePoint now) const {
     }
   }
   for (std::size_t q = 0; q < s.queues.size(); ++q) {
-    if (waiting[q] != s.queues[q].waiting) err << "queue " << q << " waiting count wrong\n";
+    const QueueRec& qr = s.queues[q];
+    if (waiting[q] != qr.waiting) err << "queue " << q << " waiting count wrong\n";
+    std::size_t nonempty = 0;
+    for (std::size_t cls = 0; cls < qr.by_class.size(); ++cls) {
+      const ClassIndex& ci = qr.by_class[cls];
+      if (ci.waiting.empty()) {
+        if (ci.head_pos != -1) err << "queue " << q << " head kept for an empty class\n";
+        continue;
+      }
+      ++nonempty;
+      const ClassHead* h = ci.head_pos >= 0 && static_cast<std::size_t>(ci.head_pos) < qr.heads.size()
+                               ? &qr.heads[static_cast<std::size_t>(ci.head_pos)]
+                               : nullptr;
+      if (!h || h->cls != cls || h->head.id != ci.waiting.begin()->id ||
+          h->head.may_skip != ci.waiting.begin()->may_skip) {
+        err << "queue " << q << " class head out of date\n";
+      }
+    }
+    if (nonempty != qr.heads.size()) err << "queue " << q << " head count wrong\n";
   }
   return err.str();
 }
