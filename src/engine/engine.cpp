@@ -187,6 +187,7 @@ struct Engine::State {
   std::unordered_map<std::string, CampaignId> campaign_ids;
   std::vector<ContactClass> classes;
   std::map<std::pair<Channel, std::vector<SkillRequirement>>, ClassId> class_ids;
+  std::array<std::optional<ClassId>, kChannelCount> plain_class{};  // no skills: the common case
   std::unordered_map<ContactId, ContactRec> contacts;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
   std::uint64_t timer_seq = 0;
@@ -217,7 +218,15 @@ struct Engine::State {
     return {c.queues.front(), c.channel, c.campaign, c.enqueued_at};
   }
 
-  ClassId classFor(Channel ch, std::vector<SkillRequirement> skills) {
+  ClassId classFor(Channel ch, const std::vector<SkillRequirement>& skills) {
+    if (skills.empty()) {
+      auto& plain = plain_class[static_cast<std::size_t>(ch)];
+      if (!plain) plain = internClass(ch, {});
+      return *plain;
+    }
+    return internClass(ch, skills);
+  }
+  ClassId internClass(Channel ch, std::vector<SkillRequirement> skills) {
     auto key = std::make_pair(ch, std::move(skills));
     auto it = class_ids.find(key);
     if (it != class_ids.end()) return it->second;
