@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "sim/duration.h"
 
 namespace parley::engine {
 namespace {
@@ -78,49 +79,8 @@ std::optional<long long> parseInt(std::string_view text) {
   return value;
 }
 
-// Durations: a bare number is seconds ("20", "1.5"); units ms, s, m, h; compounds ("1m30s").
-// Non-negative only; the caller handles a leading '-' where it means "before now".
-std::optional<Millis> parseDuration(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  double total_ms = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    std::size_t j = i;
-    while (j < text.size() && ((text[j] >= '0' && text[j] <= '9') || text[j] == '.')) ++j;
-    if (j == i) return std::nullopt;
-    double number = 0;
-    try {
-      std::string digits(text.substr(i, j - i));
-      std::size_t used = 0;
-      number = std::stod(digits, &used);
-      if (used != digits.size()) return std::nullopt;  // "1.2.3"
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
-    std::size_t k = j;
-    while (k < text.size() && text[k] >= 'a' && text[k] <= 'z') ++k;
-    std::string_view unit = text.substr(j, k - j);
-    double scale = 0;
-    if (unit.empty()) {
-      if (k != text.size() || i != 0) return std::nullopt;  // bare number only on its own
-      scale = 1000;
-    } else if (unit == "ms") {
-      scale = 1;
-    } else if (unit == "s") {
-      scale = 1000;
-    } else if (unit == "m") {
-      scale = 60'000;
-    } else if (unit == "h") {
-      scale = 3'600'000;
-    } else {
-      return std::nullopt;
-    }
-    total_ms += number * scale;
-    if (total_ms > 1e15) return std::nullopt;  // ~31,000 years: a typo, and it must fit int64
-    i = k;
-  }
-  return Millis{static_cast<std::int64_t>(total_ms + 0.5)};
-}
+// Durations as in scenario files ("20", "250ms", "1m30s"): the simulator's parser.
+using sim::parseDuration;
 
 std::string formatTime(TimePoint t) {
   std::ostringstream out;
@@ -1090,19 +1050,6 @@ TEST(ScenarioRunner, MalformedLinesFailWithLineAndReason) {
     std::string failure = runText(text);
     EXPECT_EQ(failure.rfind(want, 0), 0u) << "input:\n" << text << "got: " << failure;
   }
-}
-
-TEST(ScenarioRunner, ParsesDurations) {
-  EXPECT_EQ(parseDuration("20"), Millis{20'000});
-  EXPECT_EQ(parseDuration("1.5"), Millis{1'500});
-  EXPECT_EQ(parseDuration("250ms"), Millis{250});
-  EXPECT_EQ(parseDuration("1m30s"), Millis{90'000});
-  EXPECT_EQ(parseDuration("2h"), Millis{7'200'000});
-  EXPECT_EQ(parseDuration("5x"), std::nullopt);
-  EXPECT_EQ(parseDuration("1m30"), std::nullopt);
-  EXPECT_EQ(parseDuration(""), std::nullopt);
-  EXPECT_EQ(parseDuration("1.2.3"), std::nullopt);
-  EXPECT_EQ(parseDuration("99999999999999999999"), std::nullopt);
 }
 
 }  // namespace
