@@ -694,8 +694,10 @@ struct Engine::State {
 
   // ---- event handlers ----------------------------------------------------------------------
   void onArrived(const ContactSpec& spec) {
-    if (!queue(spec.queue) || contacts.count(spec.id) != 0) return;
-    ContactRec c;
+    if (!queue(spec.queue)) return;
+    auto [slot, inserted] = contacts.try_emplace(spec.id);
+    if (!inserted) return;  // a live contact with this id: duplicate arrival
+    ContactRec& c = slot->second;
     c.id = spec.id;
     c.channel = spec.channel;
     c.priority = spec.priority;
@@ -716,8 +718,7 @@ struct Engine::State {
         resume.erase(it);
       }
     }
-    ContactRec& rec = contacts.emplace(spec.id, std::move(c)).first->second;
-    enter(rec, spec.queue, 0);
+    enter(c, spec.queue, 0);
   }
 
   void onAccepted(ContactId cid, AgentId aid) {

@@ -13,7 +13,9 @@
 
 namespace parley::engine {
 
-// Free-form facts about a contact that travel with it; `campaign` is also a statistics key.
+// Facts about a contact for the people and records around it. The engine itself keeps only
+// `campaign` (a statistics key, reported on every contact action); the rest is for the driver's
+// interaction record and the agent desktop.
 struct ContactAttributes {
   std::string campaign;
   std::string customer_id;
