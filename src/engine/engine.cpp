@@ -10,6 +10,7 @@
 // - Timers live in one binary heap with lazy deletion: each entry names its target and a
 //   generation, and is ignored on expiry when the target has moved on.
 #include "engine/engine.h"
+#include "engine/waiting_index.h"
 
 #include <algorithm>
 #include <cassert>
@@ -17,7 +18,6 @@
 #include <limits>
 #include <map>
 #include <queue>
-#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
@@ -26,25 +26,11 @@ namespace parley::engine {
 
 namespace {
 
-using ClassId = std::uint32_t;
+using detail::ClassId;
+using detail::WaitingIndex;
+using detail::WaitKey;
 constexpr std::int32_t kNotReady = -1;
 constexpr int kMaxExitHops = 8;  // guards against exit-action cycles between full queues
-
-// Order of waiting contacts: higher priority first, then earlier enqueue, then arrival order.
-struct WaitKey {
-  int neg_priority = 0;
-  TimePoint enqueued_at{};
-  std::uint64_t seq = 0;
-  ContactId id{};
-  // The contact had agents to skip when indexed: only then must routing look the contact up to
-  // check them (a hash lookup and a cache miss saved on the hot path). Not part of the order.
-  bool may_skip = false;
-  bool operator<(const WaitKey& o) const {
-    if (neg_priority != o.neg_priority) return neg_priority < o.neg_priority;
-    if (enqueued_at != o.enqueued_at) return enqueued_at < o.enqueued_at;
-    return seq < o.seq;
-  }
-};
 
 struct ContactClass {
   Channel channel{};
@@ -124,27 +110,12 @@ struct AgentRec {
   }
 };
 
-struct ClassIndex {
-  std::set<WaitKey> waiting;
-  std::int32_t head_pos = -1;  // index in QueueRec::heads while non-empty
-};
-
-struct ClassHead {
-  ClassId cls = 0;
-  Channel channel{};
-  WaitKey head;  // == *by_class[cls].waiting.begin()
-};
-
 struct QueueRec {
   QueueConfig config;
   std::vector<AgentId> members;
   std::vector<AgentId> ready;                  // members that can take an offer now
   std::vector<std::uint32_t> ready_member;     // index into AgentRec::memberships, parallel
-  std::vector<ClassIndex> by_class;            // index = ClassId
-  // One entry per class with waiting contacts, holding a copy of its best contact: an agent that
-  // frees up compares these contiguous heads instead of chasing one tree node per class.
-  std::vector<ClassHead> heads;
-  std::size_t waiting = 0;
+  WaitingIndex waiting;
   std::uint32_t rr_last = std::numeric_limits<std::uint32_t>::max();
 };
 
@@ -338,37 +309,8 @@ struct Engine::State {
   }
 
   // ---- waiting-contact index ---------------------------------------------------------------
-  void indexInsert(QueueRec& q, const ContactRec& c) {
-    if (q.by_class.size() <= c.cls) q.by_class.resize(c.cls + 1);
-    ClassIndex& ci = q.by_class[c.cls];
-    const WaitKey key = c.key();
-    ci.waiting.insert(key);
-    ++q.waiting;
-    if (ci.head_pos < 0) {
-      ci.head_pos = static_cast<std::int32_t>(q.heads.size());
-      q.heads.push_back({c.cls, c.channel, key});
-    } else if (key < q.heads[static_cast<std::size_t>(ci.head_pos)].head) {
-      q.heads[static_cast<std::size_t>(ci.head_pos)].head = key;
-    }
-  }
-  void indexErase(QueueRec& q, const ContactRec& c) {
-    if (q.by_class.size() <= c.cls) return;
-    ClassIndex& ci = q.by_class[c.cls];
-    auto it = ci.waiting.find(c.key());
-    if (it == ci.waiting.end()) return;
-    const bool was_head = it == ci.waiting.begin();
-    ci.waiting.erase(it);
-    --q.waiting;
-    auto pos = static_cast<std::size_t>(ci.head_pos);
-    if (ci.waiting.empty()) {
-      q.heads[pos] = q.heads.back();
-      q.by_class[q.heads[pos].cls].head_pos = static_cast<std::int32_t>(pos);
-      q.heads.pop_back();
-      ci.head_pos = -1;
-    } else if (was_head) {
-      q.heads[pos].head = *ci.waiting.begin();
-    }
-  }
+  void indexInsert(QueueRec& q, const ContactRec& c) { q.waiting.insert(c.cls, c.channel, c.key()); }
+  void indexErase(QueueRec& q, const ContactRec& c) { q.waiting.erase(c.cls, c.key()); }
   void unindex(const ContactRec& c) {
     for (QueueId q : c.queues) indexErase(queues[index(q)], c);
   }
@@ -377,28 +319,7 @@ struct Engine::State {
   }
 
   std::size_t positionOf(const ContactRec& c) const {
-    const QueueRec& q = queues[index(c.queues.front())];
-    WaitKey key = c.key();
-    std::size_t ahead = 0;
-    for (const ClassHead& h : q.heads) {
-      const auto& set = q.by_class[h.cls].waiting;
-      // Fast paths for the usual case, a contact at the back of its class: counting by walking
-      // the ordered set costs one cache miss per node ahead.
-      const WaitKey& last = *set.rbegin();
-      if (last < key) {
-        ahead += set.size();
-        continue;
-      }
-      if (!(key < last)) {  // the contact is the last of this class
-        ahead += set.size() - 1;
-        continue;
-      }
-      for (const WaitKey& k : set) {
-        if (!(k < key)) break;
-        ++ahead;
-      }
-    }
-    return ahead + 1;
+    return queues[index(c.queues.front())].waiting.position(c.key());
   }
 
   // ---- offers ------------------------------------------------------------------------------
@@ -545,14 +466,14 @@ struct Engine::State {
     std::uint32_t best_member = 0;
     for (const AgentMembership& ms : a.memberships) {
       QueueRec& q = queues[index(ms.queue)];
-      for (const ClassHead& h : q.heads) {
-        if (best && !(h.head < *best)) continue;
+      for (const WaitingIndex::Head& h : q.waiting.heads()) {
+        if (best && !(h.key < *best)) continue;
         if (!hasRoom(a, h.channel) || !hasSkills(a, classes[h.cls])) continue;
-        const WaitKey* candidate = &h.head;
-        if (h.head.may_skip && skipped(contacts.find(h.head.id)->second, id)) {
+        const WaitKey* candidate = &h.key;
+        if (h.key.may_skip && skipped(contacts.find(h.key.id)->second, id)) {
           // Rare: this agent just missed the head; look further down the class.
           candidate = nullptr;
-          for (const WaitKey& k : q.by_class[h.cls].waiting) {
+          for (const WaitKey& k : q.waiting.contactsOf(h.cls)) {
             if (best && !(k < *best)) break;
             if (k.may_skip && skipped(contacts.find(k.id)->second, id)) continue;
             candidate = &k;
@@ -582,7 +503,7 @@ struct Engine::State {
     ++c.visit;
     c.skips.clear();
     c.cls = classFor(c.channel, c.base_skills);
-    if (q.config.max_length && q.waiting >= *q.config.max_length) {
+    if (q.config.max_length && q.waiting.size() >= *q.config.max_length) {
       return exitQueue(c, ExitReason::MaxLength, q.config.on_max_length, hops);
     }
     indexInsert(q, c);
@@ -1183,17 +1104,12 @@ std::optional<ContactView> Engine::contact(ContactId id) const {
   return v;
 }
 
-std::size_t Engine::waitingCount(QueueId q) const { return s_->queues.at(index(q)).waiting; }
+std::size_t Engine::waitingCount(QueueId q) const {
+  return s_->queues.at(index(q)).waiting.size();
+}
 
-std::optional<TimePoint> Engine::oldestWaiting(QueueId qid) const {
-  const QueueRec& q = s_->queues.at(index(qid));
-  std::optional<TimePoint> oldest;
-  for (const ClassHead& h : q.heads) {
-    for (const WaitKey& k : q.by_class[h.cls].waiting) {
-      if (!oldest || k.enqueued_at < *oldest) oldest = k.enqueued_at;
-    }
-  }
-  return oldest;
+std::optional<TimePoint> Engine::oldestWaiting(QueueId q) const {
+  return s_->queues.at(index(q)).waiting.oldest();
 }
 
 std::optional<std::size_t> Engine::position(ContactId id) const {
@@ -1271,7 +1187,7 @@ std::string Engine::checkInvariants(TimePoint now) const {
     }
     for (QueueId qid : c.queues) {
       const QueueRec& q = s.queues[index(qid)];
-      bool in = q.by_class.size() > c.cls && q.by_class[c.cls].waiting.count(c.key()) == 1;
+      bool in = q.waiting.contains(c.cls, c.key());
       if (in != (c.state == ContactState::Waiting)) {
         err << "contact " << index(cid) << " index membership wrong\n";
       }
@@ -1290,24 +1206,9 @@ std::string Engine::checkInvariants(TimePoint now) const {
   }
   for (std::size_t q = 0; q < s.queues.size(); ++q) {
     const QueueRec& qr = s.queues[q];
-    if (waiting[q] != qr.waiting) err << "queue " << q << " waiting count wrong\n";
-    std::size_t nonempty = 0;
-    for (std::size_t cls = 0; cls < qr.by_class.size(); ++cls) {
-      const ClassIndex& ci = qr.by_class[cls];
-      if (ci.waiting.empty()) {
-        if (ci.head_pos != -1) err << "queue " << q << " head kept for an empty class\n";
-        continue;
-      }
-      ++nonempty;
-      const ClassHead* h = ci.head_pos >= 0 && static_cast<std::size_t>(ci.head_pos) < qr.heads.size()
-                               ? &qr.heads[static_cast<std::size_t>(ci.head_pos)]
-                               : nullptr;
-      if (!h || h->cls != cls || h->head.id != ci.waiting.begin()->id ||
-          h->head.may_skip != ci.waiting.begin()->may_skip) {
-        err << "queue " << q << " class head out of date\n";
-      }
-    }
-    if (nonempty != qr.heads.size()) err << "queue " << q << " head count wrong\n";
+    if (waiting[q] != qr.waiting.size()) err << "queue " << q << " waiting count wrong\n";
+    std::string index_broken = qr.waiting.check();
+    if (!index_broken.empty()) err << "queue " << q << ": " << index_broken;
   }
   return err.str();
 }
