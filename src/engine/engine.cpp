@@ -110,6 +110,12 @@ struct AgentRec {
   }
 };
 
+struct MaxWaitDue {
+  TimePoint due{};
+  ContactId contact{};
+  std::uint32_t visit = 0;  // the contact's visit when it entered; stale if it moved on
+};
+
 struct QueueRec {
   QueueConfig config;
   std::vector<AgentId> members;
@@ -117,8 +123,15 @@ struct QueueRec {
   std::vector<std::uint32_t> ready_member;     // index into AgentRec::memberships, parallel
   WaitingIndex waiting;
   std::uint32_t rr_last = std::numeric_limits<std::uint32_t>::max();
+  // Max-wait deadlines of contacts that entered this queue, in entry order. Every contact waits
+  // the same max_wait and time never goes back, so this is also deadline order: the queue needs
+  // one engine timer (for the front) instead of one heap entry per contact, which kept the heap
+  // large with deadlines of contacts answered long ago.
+  std::deque<MaxWaitDue> max_wait_due;
+  bool max_wait_armed = false;  // an engine timer is pending for the front of max_wait_due
 };
 
+// Targets: a contact id, an agent id for WrapUpEnd, a queue id for MaxWait.
 enum class TimerKind : std::uint8_t { OfferTimeout, MaxWait, Escalation, SkipExpire, WrapUpEnd };
 
 struct Timer {
@@ -509,7 +522,8 @@ struct Engine::State {
     indexInsert(q, c);
     emit(act::ContactQueued{c.id, tag(c), positionOf(c)});
     if (q.config.max_wait) {
-      addTimer(now + *q.config.max_wait, TimerKind::MaxWait, index(c.id), c.visit);
+      q.max_wait_due.push_back({now + *q.config.max_wait, c.id, c.visit});
+      armMaxWait(qid);
     }
     applyDueEscalation(c);
     routeContact(c);
@@ -835,7 +849,45 @@ struct Engine::State {
   }
 
   // ---- timers ------------------------------------------------------------------------------
+  // The contact behind a max-wait deadline still waits in that queue visit.
+  bool maxWaitLive(const MaxWaitDue& d) const {
+    auto it = contacts.find(d.contact);
+    return it != contacts.end() && it->second.visit == d.visit &&
+           it->second.state != ContactState::Answered;
+  }
+
+  // Arms the queue's one max-wait timer for its earliest live deadline, if none is armed.
+  void armMaxWait(QueueId qid) {
+    QueueRec& q = queues[index(qid)];
+    if (q.max_wait_armed) return;
+    while (!q.max_wait_due.empty() && !maxWaitLive(q.max_wait_due.front())) {
+      q.max_wait_due.pop_front();
+    }
+    if (q.max_wait_due.empty()) return;
+    addTimer(q.max_wait_due.front().due, TimerKind::MaxWait, index(qid), 0);
+    q.max_wait_armed = true;
+  }
+
+  // Every contact of the queue whose max wait is over leaves through the exit action.
+  void fireMaxWait(QueueId qid) {
+    queues[index(qid)].max_wait_armed = false;
+    while (true) {
+      QueueRec& q = queues[index(qid)];  // exit actions may add queues' deadlines, not queues
+      if (q.max_wait_due.empty() || q.max_wait_due.front().due > now) break;
+      MaxWaitDue d = q.max_wait_due.front();
+      q.max_wait_due.pop_front();
+      if (!maxWaitLive(d)) continue;
+      ContactRec& c = contacts.find(d.contact)->second;
+      std::vector<AgentId> freed;
+      detach(c, WithdrawReason::CustomerGone, freed);
+      exitQueue(c, ExitReason::MaxWait, q.config.on_max_wait, 0);
+      for (AgentId id : freed) routeAgent(id);
+    }
+    armMaxWait(qid);
+  }
+
   bool stale(const Timer& t) const {
+    if (t.kind == TimerKind::MaxWait) return false;  // one per queue; it re-arms itself
     if (t.kind == TimerKind::WrapUpEnd) {
       if (t.target >= agents.size()) return true;
       for (const Work& w : agents[t.target].wrapping) {
@@ -849,19 +901,23 @@ struct Engine::State {
     switch (t.kind) {
       case TimerKind::OfferTimeout:
         return c.state != ContactState::Offered || c.offer_round != t.gen;
-      case TimerKind::MaxWait:
       case TimerKind::Escalation:
         return c.state == ContactState::Answered || c.visit != t.gen;
       case TimerKind::SkipExpire:
         // Not tied to the Waiting state: a contact offered elsewhere meanwhile may be back in
         // line when the skip ends, and must then be routed to the skipped agent too.
         return c.visit != t.gen;
+      case TimerKind::MaxWait:
       case TimerKind::WrapUpEnd: break;
     }
     return true;
   }
 
   void fire(const Timer& t) {
+    if (t.kind == TimerKind::MaxWait) {
+      fireMaxWait(QueueId{static_cast<std::uint32_t>(t.target)});
+      return;
+    }
     if (t.kind == TimerKind::WrapUpEnd) {
       auto aid = AgentId{static_cast<std::uint32_t>(t.target)};
       AgentRec& a = agents[t.target];
@@ -882,14 +938,6 @@ struct Engine::State {
         offerFailed(c, missed, WithdrawReason::Timeout);
         break;
       }
-      case TimerKind::MaxWait: {
-        std::vector<AgentId> freed;
-        detach(c, WithdrawReason::CustomerGone, freed);
-        const QueueRec& q = queues[index(c.queues.front())];
-        exitQueue(c, ExitReason::MaxWait, q.config.on_max_wait, 0);
-        for (AgentId id : freed) routeAgent(id);
-        break;
-      }
       case TimerKind::Escalation:
         applyDueEscalation(c);
         routeContact(c);
@@ -898,6 +946,7 @@ struct Engine::State {
         std::erase_if(c.skips, [&](const Skip& s) { return s.until <= now; });
         routeContact(c);
         break;
+      case TimerKind::MaxWait:
       case TimerKind::WrapUpEnd: break;
     }
   }

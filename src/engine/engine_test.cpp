@@ -314,6 +314,26 @@ TEST_F(EngineTest, MaxWaitExitsToAnotherQueueKeepingTheEnqueueTime) {
   EXPECT_EQ(engine_.position(ContactId{1}), 1u) << "kept its place ahead of a later contact";
 }
 
+TEST_F(EngineTest, MaxWaitFiresForEachContactAtItsOwnDeadline) {
+  QueueId q = queue({.name = "q", .max_wait = Millis{60'000}});
+  AgentId a = agent({{q}});
+  at(0, ev::ContactArrived{contact(1, q)});
+  at(10, ev::ContactArrived{contact(2, q)});
+  at(20, ev::ContactArrived{contact(3, q)});
+  at(30, ev::AgentLogin{a});  // takes contact 1, whose deadline then no longer counts
+  at(31, ev::OfferAccepted{ContactId{1}, a});
+  EXPECT_TRUE(only<act::ContactEnded>(advance(69.9)).empty());
+  auto ended = only<act::ContactEnded>(advance(70));
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].contact, ContactId{2});
+  EXPECT_EQ(ended[0].reason, ExitReason::MaxWait);
+  EXPECT_TRUE(only<act::ContactEnded>(advance(79.9)).empty());
+  ended = only<act::ContactEnded>(advance(80));
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].contact, ContactId{3});
+  EXPECT_EQ(engine_.contact(ContactId{1})->state, ContactState::Answered);
+}
+
 TEST_F(EngineTest, MaxLengthEndsTheContactWithTheExitAction) {
   QueueId q = queue({.name = "q",
                      .max_length = 1,
