@@ -32,6 +32,24 @@ using detail::WaitKey;
 constexpr std::int32_t kNotReady = -1;
 constexpr int kMaxExitHops = 8;  // guards against exit-action cycles between full queues
 
+// Orders class keys; transparent so a lookup needs no copy of the requirements.
+struct ClassKeyLess {
+  using is_transparent = void;
+  using View = std::pair<Channel, std::span<const SkillRequirement>>;
+  static View view(const std::pair<Channel, std::vector<SkillRequirement>>& k) {
+    return {k.first, k.second};
+  }
+  static View view(const View& v) { return v; }
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    View x = view(a);
+    View y = view(b);
+    if (x.first != y.first) return x.first < y.first;
+    return std::lexicographical_compare(x.second.begin(), x.second.end(), y.second.begin(),
+                                        y.second.end());
+  }
+};
+
 struct ContactClass {
   Channel channel{};
   std::vector<SkillRequirement> skills;  // sorted by skill id
@@ -170,7 +188,7 @@ struct Engine::State {
   std::vector<std::string> campaign_names{""};
   std::unordered_map<std::string, CampaignId> campaign_ids;
   std::vector<ContactClass> classes;
-  std::map<std::pair<Channel, std::vector<SkillRequirement>>, ClassId> class_ids;
+  std::map<std::pair<Channel, std::vector<SkillRequirement>>, ClassId, ClassKeyLess> class_ids;
   std::array<std::optional<ClassId>, kChannelCount> plain_class{};  // no skills: the common case
   std::unordered_map<ContactId, ContactRec> contacts;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
@@ -210,10 +228,10 @@ struct Engine::State {
     }
     return internClass(ch, skills);
   }
-  ClassId internClass(Channel ch, std::vector<SkillRequirement> skills) {
-    auto key = std::make_pair(ch, std::move(skills));
-    auto it = class_ids.find(key);
+  ClassId internClass(Channel ch, const std::vector<SkillRequirement>& skills) {
+    auto it = class_ids.find(ClassKeyLess::View{ch, skills});
     if (it != class_ids.end()) return it->second;
+    auto key = std::make_pair(ch, skills);
     auto id = static_cast<ClassId>(classes.size());
     classes.push_back({key.first, key.second});
     class_ids.emplace(std::move(key), id);

@@ -1,5 +1,6 @@
 #include "engine/waiting_index.h"
 
+#include <iterator>
 #include <sstream>
 
 namespace parley::engine::detail {
@@ -15,10 +16,12 @@ void WaitingIndex::insert(ClassId cls, Channel channel, const WaitKey& key) {
   ++size_;
   if (slot.head_pos < 0) {
     slot.head_pos = static_cast<std::int32_t>(heads_.size());
-    heads_.push_back({cls, channel, key});
-  } else if (key < heads_[static_cast<std::size_t>(slot.head_pos)].key) {
-    heads_[static_cast<std::size_t>(slot.head_pos)].key = key;
+    heads_.push_back({cls, channel, key, key});
+    return;
   }
+  Head& h = heads_[static_cast<std::size_t>(slot.head_pos)];
+  if (key < h.key) h.key = key;
+  if (h.tail < key) h.tail = key;
 }
 
 bool WaitingIndex::erase(ClassId cls, const WaitKey& key) {
@@ -27,6 +30,7 @@ bool WaitingIndex::erase(ClassId cls, const WaitKey& key) {
   auto it = slot.waiting.find(key);
   if (it == slot.waiting.end()) return false;
   const bool was_head = it == slot.waiting.begin();
+  const bool was_tail = std::next(it) == slot.waiting.end();
   slot.waiting.erase(it);
   --size_;
   auto pos = static_cast<std::size_t>(slot.head_pos);
@@ -35,8 +39,9 @@ bool WaitingIndex::erase(ClassId cls, const WaitKey& key) {
     by_class_[heads_[pos].cls].head_pos = static_cast<std::int32_t>(pos);
     heads_.pop_back();
     slot.head_pos = -1;
-  } else if (was_head) {
-    heads_[pos].key = *slot.waiting.begin();
+  } else {
+    if (was_head) heads_[pos].key = *slot.waiting.begin();
+    if (was_tail) heads_[pos].tail = *slot.waiting.rbegin();
   }
   return true;
 }
@@ -55,7 +60,7 @@ std::size_t WaitingIndex::position(const WaitKey& key) const {
     const std::set<WaitKey>& set = by_class_[h.cls].waiting;
     // Fast paths for a contact at the back of its class: counting by walking the ordered set
     // costs one cache miss per node ahead.
-    const WaitKey& last = *set.rbegin();
+    const WaitKey& last = h.tail;
     if (last < key) {
       ahead += set.size();
       continue;
@@ -97,7 +102,8 @@ std::string WaitingIndex::check() const {
     auto pos = static_cast<std::size_t>(slot.head_pos);
     const WaitKey& first = *slot.waiting.begin();
     if (slot.head_pos < 0 || pos >= heads_.size() || heads_[pos].cls != cls ||
-        heads_[pos].key.id != first.id || heads_[pos].key.may_skip != first.may_skip) {
+        heads_[pos].key.id != first.id || heads_[pos].key.may_skip != first.may_skip ||
+        heads_[pos].tail.id != slot.waiting.rbegin()->id) {
       err << "head of class " << cls << " out of date\n";
     }
   }

@@ -43,7 +43,8 @@ class WaitingIndex {
   struct Head {
     ClassId cls = 0;
     Channel channel{};
-    WaitKey key;  // the best waiting contact of the class
+    WaitKey key;   // the best waiting contact of the class
+    WaitKey tail;  // the last one: position() compares against it without touching the tree
   };
 
   // Adds a contact of class `cls` (whose channel is `channel`). The key must not be present.
