@@ -3,14 +3,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
-#include <initializer_list>
+#include <exception>
 #include <map>
-#include <stdexcept>
 
 #include "sim/duration.h"
+#include "sim/yaml_reader.h"
 
 namespace parley::sim {
 
@@ -43,135 +41,16 @@ constexpr std::size_t kMaxAgentsTotal = 1'000'000;
 constexpr double kMaxExpectedContacts = 100'000'000;
 constexpr long long kMaxIntervals = 100'000;
 
-// Thrown inside the parser only; parseScenario turns it into ScenarioParse::error.
-struct ParseError {
-  std::string message;
-};
-
 // Recursive-descent reader over a loaded YAML tree. Each function takes the node and its key path
-// ("queues[0].strategy") so that every error names the line and the key.
-class Parser {
+// ("queues[0].strategy") so that every error names the line and the key. The first error throws
+// YamlError, which parseScenario turns into ScenarioParse::error.
+class Parser : private YamlReader {
  public:
-  explicit Parser(std::string_view label) : label_(label) {}
+  explicit Parser(std::string_view label) : YamlReader(label) {}
 
   Scenario parse(const YAML::Node& root);
 
  private:
-  [[noreturn]] void fail(const YAML::Node& node, const std::string& path,
-                         const std::string& what) const {
-    const YAML::Mark mark = node.Mark();
-    std::string where = label_;
-    if (!mark.is_null()) where += ":" + std::to_string(mark.line + 1);
-    throw ParseError{where + ": " + (path.empty() ? std::string("(top level)") : path) + ": " +
-                     what};
-  }
-
-  static std::string join(const std::string& path, std::string_view key) {
-    return path.empty() ? std::string(key) : path + "." + std::string(key);
-  }
-  static std::string at(const std::string& path, std::size_t i) {
-    return path + "[" + std::to_string(i) + "]";
-  }
-
-  // Requires a map whose keys are all in `allowed` (catches misspelt keys).
-  void requireMap(const YAML::Node& node, const std::string& path,
-                  std::initializer_list<std::string_view> allowed) const {
-    if (!node.IsMap()) fail(node, path, "expected a mapping (key: value pairs)");
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      if (!it->first.IsScalar()) fail(it->first, path, "keys must be plain names");
-      const std::string key = it->first.Scalar();
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        fail(it->first, join(path, key), "unknown key");
-      }
-    }
-  }
-
-  // The value under `key`, or an undefined node if absent.
-  static YAML::Node get(const YAML::Node& map, std::string_view key) {
-    return map[std::string(key)];
-  }
-  static bool has(const YAML::Node& map, std::string_view key) {
-    const YAML::Node n = get(map, key);
-    return n.IsDefined();
-  }
-  YAML::Node required(const YAML::Node& map, const std::string& path, std::string_view key) const {
-    YAML::Node n = get(map, key);
-    if (!n.IsDefined()) fail(map, join(path, key), "missing (required)");
-    return n;
-  }
-
-  std::string scalar(const YAML::Node& node, const std::string& path) const {
-    if (!node.IsScalar()) fail(node, path, "expected a single value");
-    return node.Scalar();
-  }
-
-  std::string name(const YAML::Node& node, const std::string& path) const {
-    std::string s = scalar(node, path);
-    if (s.empty()) fail(node, path, "must not be empty");
-    return s;
-  }
-
-  double number(const YAML::Node& node, const std::string& path) const {
-    const std::string s = scalar(node, path);
-    char* end = nullptr;
-    errno = 0;
-    const double v = std::strtod(s.c_str(), &end);
-    if (s.empty() || end != s.c_str() + s.size() || errno != 0 || !std::isfinite(v)) {
-      fail(node, path, "expected a number, got \"" + s + "\"");
-    }
-    return v;
-  }
-
-  long long integer(const YAML::Node& node, const std::string& path, long long lo,
-                    long long hi) const {
-    const std::string s = scalar(node, path);
-    char* end = nullptr;
-    errno = 0;
-    const long long v = std::strtoll(s.c_str(), &end, 10);
-    if (s.empty() || end != s.c_str() + s.size() || errno != 0) {
-      fail(node, path, "expected a whole number, got \"" + s + "\"");
-    }
-    if (v < lo || v > hi) {
-      fail(node, path, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-    }
-    return v;
-  }
-
-  std::uint64_t unsignedInteger(const YAML::Node& node, const std::string& path) const {
-    const std::string s = scalar(node, path);
-    char* end = nullptr;
-    errno = 0;
-    const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-    if (s.empty() || s.front() == '-' || end != s.c_str() + s.size() || errno != 0) {
-      fail(node, path, "expected a non-negative whole number, got \"" + s + "\"");
-    }
-    return v;
-  }
-
-  bool boolean(const YAML::Node& node, const std::string& path) const {
-    const std::string s = scalar(node, path);
-    if (s == "true" || s == "yes" || s == "on") return true;
-    if (s == "false" || s == "no" || s == "off") return false;
-    fail(node, path, "expected true or false, got \"" + s + "\"");
-  }
-
-  Millis duration(const YAML::Node& node, const std::string& path) const {
-    const std::string s = scalar(node, path);
-    const auto d = parseDuration(s);
-    if (!d) {
-      fail(node, path,
-           "expected a duration such as 90 (seconds), 30s, 15m, 8h, 1h30m or 08:30, got \"" + s +
-               "\"");
-    }
-    return *d;
-  }
-
-  Millis positiveDuration(const YAML::Node& node, const std::string& path) const {
-    const Millis d = duration(node, path);
-    if (d <= Millis{0}) fail(node, path, "must be greater than zero");
-    return d;
-  }
-
   QueueIndex queueRef(const YAML::Node& node, const std::string& path) const {
     const std::string s = name(node, path);
     const auto it = queue_index_.find(s);
@@ -247,41 +126,11 @@ class Parser {
     return d;
   }
 
-  engine::Capacity capacity(const YAML::Node& node, const std::string& path) const {
-    if (node.IsScalar()) {
-      if (node.Scalar() == "exclusive") return engine::Capacity::exclusive();
-      fail(node, path,
-           "expected \"exclusive\", {voice_or_chats: N} or {total: N, <channel>: {max, cost}}");
-    }
-    if (node.IsMap() && has(node, "voice_or_chats")) {
-      requireMap(node, path, {"voice_or_chats"});
-      return engine::Capacity::voiceOrChats(static_cast<int>(
-          integer(get(node, "voice_or_chats"), join(path, "voice_or_chats"), 1, 100)));
-    }
-    requireMap(node, path, {"total", "voice", "callback", "chat", "social", "email"});
-    engine::Capacity cap;
-    cap.total =
-        static_cast<int>(integer(required(node, path, "total"), join(path, "total"), 1, 1000));
-    for (const engine::Channel c : engine::kAllChannels) {
-      const std::string key(engine::toString(c));
-      const YAML::Node ch = get(node, key);
-      if (!ch.IsDefined()) continue;
-      const std::string ch_path = join(path, key);
-      requireMap(ch, ch_path, {"max", "cost"});
-      cap[c].max =
-          static_cast<int>(integer(required(ch, ch_path, "max"), join(ch_path, "max"), 0, 1000));
-      cap[c].cost =
-          static_cast<int>(integer(required(ch, ch_path, "cost"), join(ch_path, "cost"), 1, 1000));
-    }
-    return cap;
-  }
-
   QueueSpec queue(const YAML::Node& node, const std::string& path) const;
   AgentGroup agentGroup(const YAML::Node& node, const std::string& path, Millis sim_duration) const;
   ArrivalStream arrival(const YAML::Node& node, const std::string& path,
                         const std::vector<QueueSpec>& queues) const;
 
-  std::string label_;
   std::map<std::string, QueueIndex, std::less<>> queue_index_;  // queue name -> index
 };
 
@@ -495,7 +344,7 @@ Scenario Parser::parse(const YAML::Node& root) {
              {"name", "duration", "interval", "seed", "drain", "max_consecutive_misses", "queues",
               "agents", "arrivals"});
   Scenario s;
-  s.name = label_;
+  s.name = label();
   if (const YAML::Node n = get(root, "name"); n.IsDefined()) s.name = name(n, "name");
   s.duration = positiveDuration(required(root, "", "duration"), "duration");
   if (const YAML::Node n = get(root, "interval"); n.IsDefined()) {
@@ -572,12 +421,10 @@ ScenarioParse parseScenario(std::string_view yaml_text, std::string_view label) 
   try {
     const YAML::Node root = YAML::Load(std::string(yaml_text));
     result.scenario = Parser(label).parse(root);
-  } catch (const ParseError& e) {
-    result.error = e.message;
+  } catch (const YamlError& e) {
+    result.error = e.text;
   } catch (const YAML::Exception& e) {
-    std::string where(label);
-    if (!e.mark.is_null()) where += ":" + std::to_string(e.mark.line + 1);
-    result.error = where + ": invalid YAML: " + e.msg;
+    result.error = yamlExceptionError(label, e).text;
   } catch (const std::exception& e) {
     result.error = std::string(label) + ": " + e.what();
   }
