@@ -30,7 +30,9 @@ std::optional<int> fixedDigits(std::string_view text, std::size_t pos, std::size
   return value;
 }
 
-bool isLeapYear(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool isLeapYear(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 int daysInMonth(int y, int m) {
   static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -132,8 +134,9 @@ class Checker {
       }
     }
     if (n.min_digits == 0 && !n.terminator) {
-      error("min_digits", "0 needs a terminator (else an empty entry cannot be told apart "
-                          "from silence)");
+      error("min_digits",
+            "0 needs a terminator (else an empty entry cannot be told apart "
+            "from silence)");
     }
     positive(n.timeout, "timeout");
     positive(n.inter_digit_timeout, "inter_digit_timeout");
@@ -160,7 +163,8 @@ class Checker {
       bool any_day = false;
       for (bool d : r.days) any_day = any_day || d;
       if (!any_day) error(field + ".days", "needs at least one day");
-      if (r.from_minute < 0 || r.from_minute >= 1440) error(field + ".from", "must be 00:00..23:59");
+      if (r.from_minute < 0 || r.from_minute >= 1440)
+        error(field + ".from", "must be 00:00..23:59");
       if (r.to_minute <= 0 || r.to_minute > 1440) error(field + ".to", "must be 00:01..24:00");
       if (r.from_minute >= r.to_minute) {
         error(field + ".to", "must be after from (split an overnight opening into two ranges)");
@@ -262,13 +266,17 @@ class Checker {
 
 }  // namespace
 
-std::string_view toString(Prompt::Kind k) { return k == Prompt::Kind::File ? "file" : "say"; }
+std::string_view toString(Prompt::Kind k) {
+  return k == Prompt::Kind::File ? "file" : "say";
+}
 
 bool isDtmfKey(char c) {
   return (c >= '0' && c <= '9') || c == '*' || c == '#' || (c >= 'A' && c <= 'D');
 }
 
-std::string_view toString(Weekday d) { return kWeekdayNames[static_cast<std::size_t>(d)]; }
+std::string_view toString(Weekday d) {
+  return kWeekdayNames[static_cast<std::size_t>(d)];
+}
 
 std::optional<Weekday> parseWeekday(std::string_view text) {
   const std::string l = lower(text);
@@ -303,7 +311,9 @@ std::string_view nodeType(const Node& node) {
   return kNames[node.index()];
 }
 
-std::vector<FlowIssue> validateFlow(const Flow& flow) { return Checker(flow).run(); }
+std::vector<FlowIssue> validateFlow(const Flow& flow) {
+  return Checker(flow).run();
+}
 
 bool hasErrors(const std::vector<FlowIssue>& issues) {
   for (const auto& i : issues) {

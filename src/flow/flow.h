@@ -41,10 +41,10 @@ bool isDtmfKey(char c);
 
 // [play] Plays `prompts` in order, then goes to `next`.
 struct PlayNode {
-  Prompts prompts;            // [prompts] at least one
-  bool barge_in = false;      // [barge_in] a key press stops the prompts and goes on to `next`;
-                              // the key is kept as type-ahead for the next menu or collect
-  std::string next;           // [next] required
+  Prompts prompts;        // [prompts] at least one
+  bool barge_in = false;  // [barge_in] a key press stops the prompts and goes on to `next`;
+                          // the key is kept as type-ahead for the next menu or collect
+  std::string next;       // [next] required
 };
 
 // [menu] Plays `prompt` and waits for one key from `options`.
@@ -53,14 +53,14 @@ struct PlayNode {
 // failed re-tries (1 + retries attempts in all) the call goes to `on_failure`, else the menu
 // plays its prompt again.
 struct MenuNode {
-  Prompts prompt;                        // [prompt] may be empty (then the timeout starts at once)
-  std::map<char, std::string> options;   // [options] key -> node; at least one
-  Millis timeout{5'000};                 // [timeout] > 0
-  int retries = 2;                       // [retries] >= 0
-  Prompts invalid_prompt;                // [invalid_prompt] optional
-  Prompts timeout_prompt;                // [timeout_prompt] optional
-  std::string on_failure;                // [on_failure] optional: empty hangs up
-  bool barge_in = true;                  // [barge_in] a key press stops the prompt
+  Prompts prompt;                       // [prompt] may be empty (then the timeout starts at once)
+  std::map<char, std::string> options;  // [options] key -> node; at least one
+  Millis timeout{5'000};                // [timeout] > 0
+  int retries = 2;                      // [retries] >= 0
+  Prompts invalid_prompt;               // [invalid_prompt] optional
+  Prompts timeout_prompt;               // [timeout_prompt] optional
+  std::string on_failure;               // [on_failure] optional: empty hangs up
+  bool barge_in = true;                 // [barge_in] a key press stops the prompt
 };
 
 // [collect] Plays `prompt` and collects digits 0-9 into contact attribute `attribute`.
@@ -142,16 +142,16 @@ struct SkillNeed {
   int min_level = 1;  // 1..5
 };
 struct QueueNode {
-  std::string queue;                  // [name] routing queue name, required
-  int priority = 0;                   // [priority] higher is served first
-  std::vector<SkillNeed> skills;      // [skills] {english: 3, billing: 1}
-  std::string music;                  // [music] WAV path; empty: the media layer's tone pattern
-  Millis announce_every{0};           // [announce_every] 0 (absent): no announcements
-  bool announce_position = true;      // [announce_position]
-  bool announce_wait = true;          // [announce_wait] expected wait, when the app knows it
-  std::optional<char> callback_key;   // [callback_key] e.g. "*"; set together with on_callback
-  std::string on_callback;            // [on_callback] node after the caller pressed the key
-  std::string on_exit;                // [on_exit] optional: empty hangs up
+  std::string queue;                 // [name] routing queue name, required
+  int priority = 0;                  // [priority] higher is served first
+  std::vector<SkillNeed> skills;     // [skills] {english: 3, billing: 1}
+  std::string music;                 // [music] WAV path; empty: the media layer's tone pattern
+  Millis announce_every{0};          // [announce_every] 0 (absent): no announcements
+  bool announce_position = true;     // [announce_position]
+  bool announce_wait = true;         // [announce_wait] expected wait, when the app knows it
+  std::optional<char> callback_key;  // [callback_key] e.g. "*"; set together with on_callback
+  std::string on_callback;           // [on_callback] node after the caller pressed the key
+  std::string on_exit;               // [on_exit] optional: empty hangs up
 };
 
 // [transfer] Hands the call to a SIP URI (which may use ${...}). If the driver reports that the
