@@ -35,6 +35,11 @@ Date civilFromDays(std::int64_t z) {
   return Date{year, month, day};
 }
 
+// A broken flow's zero or negative timeout must not become a timer that is always due.
+Millis atLeastMinimum(Millis d) {
+  return std::max(d, kMinTimeout);
+}
+
 char normaliseKey(char c) {
   if (c >= 'a' && c <= 'd') return static_cast<char>(c - 'a' + 'A');
   return c;
@@ -316,7 +321,8 @@ struct FlowRun::State {
 
   // --- play --------------------------------------------------------------------------------------
   void enterNode(const PlayNode& n) {
-    if (n.barge_in && !type_ahead.empty()) {  // a key already pressed skips a barge-in prompt
+    if (n.prompts.empty() || (n.barge_in && !type_ahead.empty())) {
+      // Nothing to play (a broken flow), or a key already pressed skips a barge-in prompt.
       setResult("skipped");
       goTo(n.next);
       return;
@@ -346,7 +352,7 @@ struct FlowRun::State {
 
   void waitForMenuKey() {
     phase = Phase::MenuWait;
-    deadline = now + std::get<MenuNode>(*node).timeout;
+    deadline = now + atLeastMinimum(std::get<MenuNode>(*node).timeout);
   }
 
   void chooseMenu(char key) {
@@ -388,7 +394,7 @@ struct FlowRun::State {
   void armCollectTimer() {
     const auto& n = std::get<CollectNode>(*node);
     phase = Phase::Collecting;
-    deadline = now + (digits.empty() ? n.timeout : n.inter_digit_timeout);
+    deadline = now + atLeastMinimum(digits.empty() ? n.timeout : n.inter_digit_timeout);
   }
 
   // Takes one key; true if it ended the attempt (complete or failed).

@@ -213,6 +213,8 @@ struct RunRecord {
 constexpr std::size_t kMaxStepsPerEvent = 100;  // node entries without waiting for the caller
 constexpr std::size_t kMaxTypeAhead = 32;       // buffered keys
 constexpr std::size_t kMaxRecordEntries = 512;  // per list in RunRecord
+// Menu and collect timeouts shorter than this (only an unvalidated flow has them) count as this.
+constexpr Millis kMinTimeout{100};
 
 class FlowRun {
  public:

@@ -688,6 +688,20 @@ TEST(Defences, OddKeysAndStaleEventsAreIgnored) {
   EXPECT_EQ(onlyPlay(a).prompts[0].value, "Sorry, that is not an option.");
 }
 
+TEST(Defences, ZeroTimeoutsAndEmptyPromptsCannotSpin) {
+  Flow f;
+  f.name = "broken";
+  f.start = "p";
+  f.nodes["p"] = PlayNode{.next = "m"};
+  f.nodes["m"] = MenuNode{.options = {{'1', "m"}}, .timeout = Millis{0}, .retries = 1'000'000};
+  FlowRun run(std::make_shared<const Flow>(std::move(f)), {});
+  std::vector<Action> out;
+  run.start(atMillis(0), out);
+  EXPECT_TRUE(out.empty());  // the empty play is skipped; the menu waits
+  EXPECT_EQ(run.currentNode(), "m");
+  EXPECT_EQ(run.nextDeadline(), atMillis(0) + kMinTimeout);
+}
+
 TEST(Record, KeepsThePathWithTimesResultsAndDigits) {
   Call call(menuFlow());
   call.start();
