@@ -7,8 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  # SIP stack (src/sip); SIPp drives the SIP integration tests.
-  libre-dev sip-tester
+  # SIP stack (src/sip); SIPp and baresip are the real peers of the SIP integration tests.
+  libre-dev sip-tester baresip-core
 )
 
 missing=()

@@ -423,7 +423,10 @@ void SipServer::stop() {
       (void)mqueue_push(static_cast<mqueue*>(mqueue_), kStop, nullptr);
     }
   }
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  // From a hook on the loop thread the loop just ends; the owner's later stop() joins it.
+  if (thread_.get_id() == std::this_thread::get_id()) return;
+  std::lock_guard lock(join_mutex_);
+  if (thread_.joinable()) thread_.join();
 }
 
 SipServer::~SipServer() { stop(); }

@@ -64,7 +64,8 @@ class SipServer {
   // server is serving or has failed (then nothing is left running).
   static SipServerStart start(SipServerConfig config, SipServerHooks hooks = {});
 
-  // Stops the loop and joins it; idempotent.
+  // Stops the loop and joins it (unless called on the loop thread itself, from a hook: then
+  // the loop ends and a later stop() or the destructor joins it). Idempotent; any thread.
   ~SipServer();
   void stop();
 
@@ -98,6 +99,7 @@ class SipServer {
   std::unique_ptr<Loop> loop_;            // touched only on the loop thread
   std::thread thread_;
 
+  std::mutex join_mutex_;  // serialises joining thread_ between concurrent stop() calls
   std::mutex mutex_;
   std::deque<std::function<void()>> tasks_;  // guarded by mutex_
   bool accepting_ = false;                   // guarded by mutex_: the mqueue exists

@@ -100,7 +100,43 @@ struct SippResult {
   std::string output;
 };
 
+bool haveBaresip() {
+  return std::string(PARLEY_BARESIP).size() > 0 && access(PARLEY_BARESIP, X_OK) == 0;
+}
+
 bool haveSipp() { return std::string(PARLEY_SIPP).size() > 0 && access(PARLEY_SIPP, X_OK) == 0; }
+
+// Spawns `args` (argv[0] looked up in PATH) in `dir` with stdout and stderr to `log`, waits for
+// it by pid and returns its exit code (128 + signal if killed). Callers bound the run with
+// coreutils `timeout`.
+int spawnAndWait(std::vector<std::string> args, const std::string& dir, const std::string& log) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  pid_t pid = -1;
+  const int err = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (err != 0) return -1;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string readTail(const std::string& path, std::size_t max = 4000) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  return text.size() > max ? text.substr(text.size() - max) : text;
+}
 
 // Runs one SIPp call of `scenario` against 127.0.0.1:`port`, bounded by SIPp's own -timeout and
 // by coreutils `timeout`, and waits for it by pid.
@@ -115,35 +151,9 @@ SippResult runSipp(const std::string& scenario, std::uint16_t port, const std::s
                                    "-s", user, "-au", user, "-ap", password,
                                    "-timeout", "15", "-timeout_error", "-recv_timeout", "5000",
                                    "-nostdin"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addchdir_np(&actions, dir.path().c_str());
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  pid_t pid = -1;
-  const int err = posix_spawnp(&pid, "timeout", &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
   SippResult result;
-  if (err != 0) {
-    result.output = "posix_spawnp failed: " + std::string(std::strerror(err));
-    return result;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  std::ifstream in(log);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  result.output = ss.str();
-  // Keep only the tail: SIPp's screen dumps are long.
-  if (result.output.size() > 4000) result.output = result.output.substr(result.output.size() - 4000);
+  result.exit_code = spawnAndWait(std::move(args), dir.path(), log);
+  result.output = readTail(log);
   return result;
 }
 
@@ -307,6 +317,32 @@ TEST(SipServer, SippRegistersOverTcpWithHa1User) {
   ASSERT_TRUE(bindings);
   ASSERT_EQ(bindings->size(), 1u);
   EXPECT_EQ((*bindings)[0].transport, "tcp");
+}
+
+TEST(SipServer, BaresipRegistersAndUnregistersOnQuit) {
+  if (!haveBaresip()) GTEST_SKIP() << "baresip not installed (Debian package baresip-core)";
+  Started s = startServer();
+  ASSERT_TRUE(s.server);
+  TempDir dir;
+  {
+    std::ofstream config(dir.path() + "/config");
+    config << "poll_method epoll\nsip_listen 127.0.0.1:0\n"
+              "module_path /usr/lib/baresip/modules\nmodule account.so\n";
+    std::ofstream accounts(dir.path() + "/accounts");
+    accounts << "<sip:1001@127.0.0.1:" << s.server->port("udp")
+             << ";transport=udp>;auth_pass=demo1001;regint=60\n";
+  }
+  // -t 1: baresip quits (and unregisters) one second after start.
+  const std::string log = dir.path() + "/baresip.log";
+  const int rc = spawnAndWait({"timeout", "-k", "5", "20", PARLEY_BARESIP, "-f", dir.path(), "-t", "1"},
+                              dir.path(), log);
+  EXPECT_EQ(rc, 0) << readTail(log);
+  const auto events = s.events->waitFor(2);
+  ASSERT_EQ(events.size(), 2u) << readTail(log);
+  EXPECT_EQ(events[0].aor, "1001");
+  EXPECT_TRUE(events[0].available);
+  EXPECT_FALSE(events[1].available);
+  EXPECT_NE(readTail(log).find("200 OK (Parley)"), std::string::npos) << readTail(log);
 }
 
 TEST(SipServer, SippWithWrongPasswordGets403) {
