@@ -14,16 +14,15 @@ bool AuthFailureLimiter::expired(const Entry& e, TimePoint now) const {
   return now >= e.blocked_until && now - e.window_start >= limits_.window;
 }
 
-std::optional<TimePoint> AuthFailureLimiter::recordFailure(std::string_view source,
-                                                           TimePoint now) {
+std::optional<TimePoint> AuthFailureLimiter::recordFailure(std::string_view source, TimePoint now) {
   if (limits_.max_failures <= 0) return std::nullopt;
   auto it = entries_.find(std::string(source));
   if (it == entries_.end()) {
     if (entries_.size() >= limits_.max_tracked) {
       prune(now);
       if (entries_.size() >= limits_.max_tracked && !entries_.empty()) {
-        const auto oldest = std::min_element(
-            entries_.begin(), entries_.end(), [](const auto& a, const auto& b) {
+        const auto oldest =
+            std::min_element(entries_.begin(), entries_.end(), [](const auto& a, const auto& b) {
               return a.second.window_start < b.second.window_start;
             });
         entries_.erase(oldest);

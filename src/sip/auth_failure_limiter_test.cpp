@@ -37,8 +37,8 @@ TEST(AuthFailureLimiter, ZeroDisables) {
 }
 
 TEST(AuthFailureLimiter, MemoryIsBounded) {
-  AuthFailureLimiter l({.max_failures = 2, .window = seconds(60), .lockout = seconds(300),
-                        .max_tracked = 100});
+  AuthFailureLimiter l(
+      {.max_failures = 2, .window = seconds(60), .lockout = seconds(300), .max_tracked = 100});
   for (int i = 0; i < 1000; ++i) {
     l.recordFailure("10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256),
                     kT0 + std::chrono::milliseconds(i));

@@ -7,8 +7,12 @@
 namespace parley::sip {
 namespace {
 
-pl toPl(std::string_view s) { return pl{s.data(), s.size()}; }
-std::string toString(const pl& p) { return p.p ? std::string(p.p, p.l) : std::string(); }
+pl toPl(std::string_view s) {
+  return pl{s.data(), s.size()};
+}
+std::string toString(const pl& p) {
+  return p.p ? std::string(p.p, p.l) : std::string();
+}
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -46,8 +50,7 @@ std::string_view afterScheme(std::string_view value) {
 }  // namespace
 
 Ha1 computeHa1(std::string_view user, std::string_view realm, std::string_view password) {
-  const std::string a1 =
-      std::string(user) + ":" + std::string(realm) + ":" + std::string(password);
+  const std::string a1 = std::string(user) + ":" + std::string(realm) + ":" + std::string(password);
   Ha1 out{};
   md5(reinterpret_cast<const std::uint8_t*>(a1.data()), a1.size(), out.data());
   return out;

@@ -13,7 +13,8 @@ constexpr std::string_view kRfc2617Authorization =
     "opaque=\"5ccc069c403ebaf9f0171e9517f40e41\"";
 
 TEST(Digest, Ha1MatchesRfc2617Example) {
-  // python3 -c 'import hashlib; print(hashlib.md5(b"Mufasa:testrealm@host.com:Circle Of Life").hexdigest())'
+  // python3 -c 'import hashlib; print(hashlib.md5(b"Mufasa:testrealm@host.com:Circle Of
+  // Life").hexdigest())'
   EXPECT_EQ(toHex(computeHa1("Mufasa", "testrealm@host.com", "Circle Of Life")),
             "939e7578ed9e3c518a452acee763bce9");
   EXPECT_EQ(toHex(computeHa1("1001", "parley", "demo1001")), "7fc8ea7784e25deea3936443003f33b5");
@@ -36,11 +37,14 @@ TEST(Digest, ParsesRfc2617Authorization) {
 TEST(Digest, VerifiesRfc2617ExampleAndRejectsWrongPassword) {
   const auto c = parseAuthorization(kRfc2617Authorization);
   ASSERT_TRUE(c);
-  EXPECT_TRUE(verifyDigest(*c, "GET", computeHa1("Mufasa", "testrealm@host.com", "Circle Of Life")));
-  EXPECT_FALSE(verifyDigest(*c, "GET", computeHa1("Mufasa", "testrealm@host.com", "circle of life")));
-  EXPECT_FALSE(verifyDigest(*c, "POST", computeHa1("Mufasa", "testrealm@host.com", "Circle Of Life")));
-  EXPECT_EQ(computeDigestResponse(*c, "GET", computeHa1("Mufasa", "testrealm@host.com",
-                                                        "Circle Of Life")),
+  EXPECT_TRUE(
+      verifyDigest(*c, "GET", computeHa1("Mufasa", "testrealm@host.com", "Circle Of Life")));
+  EXPECT_FALSE(
+      verifyDigest(*c, "GET", computeHa1("Mufasa", "testrealm@host.com", "circle of life")));
+  EXPECT_FALSE(
+      verifyDigest(*c, "POST", computeHa1("Mufasa", "testrealm@host.com", "Circle Of Life")));
+  EXPECT_EQ(computeDigestResponse(*c, "GET",
+                                  computeHa1("Mufasa", "testrealm@host.com", "Circle Of Life")),
             "6629fae49393a05397450978507c4ef1");
 }
 

@@ -7,9 +7,9 @@
 // -Wvolatile under C++20.
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <cstdint>
 #include <cstdio>
-#include <sys/socket.h>
-#include <netinet/in.h>
 
 #include <re.h>

@@ -36,8 +36,8 @@ TEST(Nonce, ForeignTamperedOrFutureNoncesAreInvalid) {
   EXPECT_EQ(issuer.check(tampered, kT0), NonceCheck::Invalid);
 
   EXPECT_EQ(issuer.check(issuer.issue(kT0 + seconds(60), 7), kT0), NonceCheck::Invalid);
-  for (std::string_view bad : {std::string_view(""), std::string_view("abc"), std::string_view("zz"),
-                               std::string_view(n).substr(0, 63)}) {
+  for (std::string_view bad : {std::string_view(""), std::string_view("abc"),
+                               std::string_view("zz"), std::string_view(n).substr(0, 63)}) {
     EXPECT_EQ(issuer.check(bad, kT0), NonceCheck::Invalid) << bad;
   }
   EXPECT_EQ(issuer.check(std::string(64, 'g'), kT0), NonceCheck::Invalid);

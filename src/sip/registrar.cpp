@@ -14,8 +14,7 @@ constexpr std::string_view kMethod = "REGISTER";
 constexpr std::size_t kNonceCountPruneAt = 4096;
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -88,8 +87,8 @@ Registrar::Registrar(RegistrarConfig config, std::string secret,
       limiter_(config_.rate_limit) {
   assert(!validate(config_) && "Registrar needs a validated configuration");
   for (const SipUser& u : config_.users) {
-    users_[u.name] = u.ha1.empty() ? computeHa1(u.name, config_.realm, u.password)
-                                   : *parseHa1Hex(u.ha1);
+    users_[u.name] =
+        u.ha1.empty() ? computeHa1(u.name, config_.realm, u.password) : *parseHa1Hex(u.ha1);
   }
 }
 
@@ -138,8 +137,7 @@ Registrar::AuthResult Registrar::authenticate(const RegisterRequest& request, Ti
   }
   if (creds->uri != request.request_uri) {
     return {AuthVerdict::Bad, who + ": digest uri '" + creds->uri +
-                                  "' does not match the Request-URI '" + request.request_uri +
-                                  "'"};
+                                  "' does not match the Request-URI '" + request.request_uri + "'"};
   }
   const NonceCheck nonce = nonces_.check(creds->nonce, now);
   // A nonce we did not issue proves nothing either way; ask again without counting a failure.
@@ -194,9 +192,10 @@ RegisterResult Registrar::handleRegister(const RegisterRequest& request, TimePoi
     case AuthVerdict::Fail: {
       std::string log = from + " refused: " + auth.log;
       if (const auto until = limiter_.recordFailure(request.source, now)) {
-        log += "; source " + request.source + " locked out for " +
-               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*until - now).count()) +
-               " s after " + std::to_string(config_.rate_limit.max_failures) + " failures";
+        log +=
+            "; source " + request.source + " locked out for " +
+            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*until - now).count()) +
+            " s after " + std::to_string(config_.rate_limit.max_failures) + " failures";
       }
       return refuse(RegisterOutcome::Forbidden, 403, "Forbidden", std::move(log));
     }
@@ -265,9 +264,10 @@ RegisterResult Registrar::applyBindings(const RegisterRequest& request, TimePoin
   };
   std::vector<Change> changes;
   for (const ContactSpec& c : request.contacts) {
-    std::uint64_t e = c.expires     ? *c.expires
-                      : request.expires ? *request.expires
-                                        : static_cast<std::uint64_t>(config_.default_expires.count());
+    std::uint64_t e = c.expires ? *c.expires
+                      : request.expires
+                          ? *request.expires
+                          : static_cast<std::uint64_t>(config_.default_expires.count());
     if (e != 0 && e < static_cast<std::uint64_t>(config_.min_expires.count())) {
       RegisterResult r = refuse(RegisterOutcome::IntervalTooBrief, 423, "Interval Too Brief", {});
       r.min_expires = config_.min_expires;
@@ -289,9 +289,9 @@ RegisterResult Registrar::applyBindings(const RegisterRequest& request, TimePoin
     if (ch.expires != 0 && !present) ++after;
   }
   if (after > config_.max_contacts_per_aor) {
-    return refuse(RegisterOutcome::TooManyContacts, 403, "Too Many Contacts",
-                  from + " refused: more than " + std::to_string(config_.max_contacts_per_aor) +
-                      " contacts");
+    return refuse(
+        RegisterOutcome::TooManyContacts, 403, "Too Many Contacts",
+        from + " refused: more than " + std::to_string(config_.max_contacts_per_aor) + " contacts");
   }
 
   const bool had = !existing.empty();

@@ -51,8 +51,8 @@ std::optional<std::string> validate(const RegistrarConfig& config);
 
 // One Contact of a REGISTER request.
 struct ContactSpec {
-  std::string uri;                        // the URI inside <...>, compared as a string
-  std::optional<std::uint32_t> expires;   // the contact's `expires` parameter
+  std::string uri;                       // the URI inside <...>, compared as a string
+  std::optional<std::uint32_t> expires;  // the contact's `expires` parameter
 };
 
 // A REGISTER request, parsed by the adapter. Strings are raw header values.
@@ -64,8 +64,8 @@ struct RegisterRequest {
   std::string aor;          // user part of the To URI
   std::vector<std::string> authorizations;  // every Authorization header value
   std::vector<ContactSpec> contacts;
-  bool wildcard = false;                    // "Contact: *"
-  std::optional<std::uint32_t> expires;     // Expires header
+  bool wildcard = false;                 // "Contact: *"
+  std::optional<std::uint32_t> expires;  // Expires header
   std::string call_id;
   std::uint32_t cseq = 0;
 };
@@ -99,9 +99,9 @@ enum class RegisterOutcome {
 struct RegisterResult {
   RegisterOutcome outcome = RegisterOutcome::Forbidden;
   int status = 403;
-  std::string reason;            // SIP reason phrase
-  std::string www_authenticate;  // header value, for Challenge
-  std::vector<Binding> bindings;  // for Registered: every live binding of the AOR afterwards
+  std::string reason;                   // SIP reason phrase
+  std::string www_authenticate;         // header value, for Challenge
+  std::vector<Binding> bindings;        // for Registered: every live binding of the AOR afterwards
   std::chrono::seconds min_expires{0};  // for IntervalTooBrief
   std::vector<AvailabilityEvent> events;
   // Why the request was refused or what was rate-limited, for the adapter's log line; empty

@@ -28,9 +28,8 @@ RegistrarConfig demoConfig() {
 }
 
 Registrar makeRegistrar(RegistrarConfig c = demoConfig()) {
-  return Registrar(std::move(c), "test-secret-0123456789", [rng = std::mt19937_64(7)]() mutable {
-    return rng();
-  });
+  return Registrar(std::move(c), "test-secret-0123456789",
+                   [rng = std::mt19937_64(7)]() mutable { return rng(); });
 }
 
 std::string param(std::string_view header, std::string_view name) {
@@ -391,9 +390,9 @@ TEST(Registrar, RepeatedFailuresFromOneSourceAreRateLimited) {
   EXPECT_EQ(other.registerWith(reg, {contact("sip:1001@192.0.2.8")}, kT0 + seconds(3)).status, 200);
 
   // After the lockout the source may try again.
-  EXPECT_EQ(same_source.registerWith(reg, {contact("sip:1001@192.0.2.7")}, kT0 + seconds(302))
-                .status,
-            200);
+  EXPECT_EQ(
+      same_source.registerWith(reg, {contact("sip:1001@192.0.2.7")}, kT0 + seconds(302)).status,
+      200);
 }
 
 TEST(Registrar, GarbageAuthorizationNeverCrashes) {
@@ -405,7 +404,8 @@ TEST(Registrar, GarbageAuthorizationNeverCrashes) {
     std::string junk = "Digest ";
     const int len = static_cast<int>(rng() % 200);
     for (int k = 0; k < len; ++k) junk.push_back(static_cast<char>(rng() % 256));
-    if (i % 3 == 0) junk += " username=\"1001\", realm=\"parley\", nonce=\"x\", uri=\"y\", response=\"z\"";
+    if (i % 3 == 0)
+      junk += " username=\"1001\", realm=\"parley\", nonce=\"x\", uri=\"y\", response=\"z\"";
     r.authorizations = {junk};
     const RegisterResult res = reg.handleRegister(r, kT0);
     EXPECT_TRUE(res.status == 401 || res.status == 400 || res.status == 403) << res.status;

@@ -30,19 +30,26 @@ constexpr const char* kAllow = "REGISTER, OPTIONS";
 std::once_flag g_libre_once;
 int g_libre_init_error = 0;
 
-std::string toString(const pl& p) { return p.p ? std::string(p.p, p.l) : std::string(); }
-bool isSet(const pl& p) { return p.p != nullptr && p.l > 0; }
-bool methodIs(const sip_msg& msg, const char* method) { return pl_strcmp(&msg.met, method) == 0; }
+std::string toString(const pl& p) {
+  return p.p ? std::string(p.p, p.l) : std::string();
+}
+bool isSet(const pl& p) {
+  return p.p != nullptr && p.l > 0;
+}
+bool methodIs(const sip_msg& msg, const char* method) {
+  return pl_strcmp(&msg.met, method) == 0;
+}
 
-std::string errorText(int err) { return std::string(std::strerror(err)); }
+std::string errorText(int err) {
+  return std::string(std::strerror(err));
+}
 
 // A header value we will echo into a response: no control characters or whitespace.
 bool printable(std::string_view s, std::size_t max_length) {
-  return !s.empty() && s.size() <= max_length &&
-         std::none_of(s.begin(), s.end(), [](char c) {
-           const auto u = static_cast<unsigned char>(c);
-           return u <= 0x20 || u == 0x7f;
-         });
+  return !s.empty() && s.size() <= max_length && std::none_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7f;
+  });
 }
 
 // Expires header or contact parameter: digits, saturating at 2^32-1; malformed means 3600.
@@ -103,7 +110,8 @@ bool collectContact(const sip_hdr* hdr, const sip_msg*, void* arg) {
     return true;
   }
   pl expires{};
-  if (msg_param_decode(&addr.params, "expires", &expires) == 0) spec.expires = parseExpires(expires);
+  if (msg_param_decode(&addr.params, "expires", &expires) == 0)
+    spec.expires = parseExpires(expires);
   out.contacts.push_back(std::move(spec));
   return false;
 }
@@ -156,17 +164,19 @@ struct SipServer::Loop {
 
   void publish(const std::vector<AvailabilityEvent>& events) {
     for (const AvailabilityEvent& e : events) {
-      spdlog::info("sip: AOR '{}' {}", e.aor, e.available ? "registered (available)"
-                                                          : "has no contacts (unavailable)");
+      spdlog::info("sip: AOR '{}' {}", e.aor,
+                   e.available ? "registered (available)" : "has no contacts (unavailable)");
       if (owner->hooks_.on_availability) owner->hooks_.on_availability(e);
     }
   }
 
   // The fields every response needs (RFC 3261 §8.1.1). Without a Via there is nobody to answer.
-  static bool answerable(const sip_msg& msg) { return isSet(msg.via.sentby) && isSet(msg.via.branch); }
+  static bool answerable(const sip_msg& msg) {
+    return isSet(msg.via.sentby) && isSet(msg.via.branch);
+  }
   static bool wellFormed(const sip_msg& msg) {
-    return answerable(msg) && isSet(msg.callid) && isSet(msg.cseq.met) &&
-           isSet(msg.from.auri) && isSet(msg.to.auri) && pl_casecmp(&msg.cseq.met, &msg.met) == 0;
+    return answerable(msg) && isSet(msg.callid) && isSet(msg.cseq.met) && isSet(msg.from.auri) &&
+           isSet(msg.to.auri) && pl_casecmp(&msg.cseq.met, &msg.met) == 0;
   }
 
   void replyStateless(const sip_msg& msg, std::uint16_t code, const char* reason) {
@@ -176,8 +186,10 @@ struct SipServer::Loop {
   bool handleRequest(const sip_msg& msg) {
     if (methodIs(msg, "ACK")) return true;  // ACKs of our final responses; nothing to do
     if (!wellFormed(msg)) {
-      spdlog::warn("sip: malformed {} from {}: missing or inconsistent mandatory headers",
-                   toString(msg.met), addressText(msg.src, true));
+      // Debug level: anyone can send these at line rate (libre itself reports undecodable
+      // datagrams on stderr).
+      spdlog::debug("sip: malformed {} from {}: missing or inconsistent mandatory headers",
+                    toString(msg.met), addressText(msg.src, true));
       replyStateless(msg, 400, "Bad Request");
       return true;
     }
@@ -208,7 +220,7 @@ struct SipServer::Loop {
     req.cseq = msg.cseq.num;
     req.expires = parseExpires(msg.expires);
     if (!printable(req.aor, kMaxAorLength)) {
-      spdlog::warn("sip: REGISTER from {} refused: To header has no usable user part",
+      spdlog::info("sip: REGISTER from {} refused: To header has no usable user part",
                    req.received);
       (void)sip_treply(nullptr, stack, &msg, 400, "Bad Request");
       return;
@@ -219,7 +231,7 @@ struct SipServer::Loop {
       contacts.error = "'Contact: *' mixed with other contacts";
     }
     if (!contacts.error.empty()) {
-      spdlog::warn("sip: REGISTER for '{}' from {} refused: {}", req.aor, req.received,
+      spdlog::info("sip: REGISTER for '{}' from {} refused: {}", req.aor, req.received,
                    contacts.error);
       (void)sip_treply(nullptr, stack, &msg, 400, "Bad Request");
       return;
@@ -232,11 +244,12 @@ struct SipServer::Loop {
     const TimePoint now_at = now();
     RegisterResult result = registrar->handleRegister(req, now_at);
     if (!result.log.empty()) {
-      if (result.outcome == RegisterOutcome::Challenge) {
-        spdlog::info("sip: {}", result.log);
-      } else {
-        spdlog::warn("sip: {}", result.log);
-      }
+      // A locked-out source was logged once when the lockout began; its further requests are
+      // logged at debug level so a flood cannot flood the log.
+      const auto level = result.outcome == RegisterOutcome::RateLimited ? spdlog::level::debug
+                         : result.outcome == RegisterOutcome::Challenge ? spdlog::level::info
+                                                                        : spdlog::level::warn;
+      spdlog::log(level, "sip: {}", result.log);
     }
     publish(result.events);
     scheduleExpiry();
@@ -246,7 +259,8 @@ struct SipServer::Loop {
         std::string headers;
         for (const Binding& b : result.bindings) {
           const auto left = std::chrono::ceil<std::chrono::seconds>(b.expires_at - now_at);
-          headers += "Contact: <" + b.contact + ">;expires=" + std::to_string(left.count()) + "\r\n";
+          headers +=
+              "Contact: <" + b.contact + ">;expires=" + std::to_string(left.count()) + "\r\n";
         }
         (void)sip_treplyf(nullptr, nullptr, stack, &msg, false, 200, "OK",
                           "%sContent-Length: 0\r\n\r\n", headers.c_str());
@@ -275,8 +289,8 @@ struct SipServer::Loop {
 
   // Creates the stack and binds every address; an error message on failure.
   std::string open() {
-    int err = sip_alloc(&stack, nullptr, 32, 32, 32, owner->config_.software.c_str(), nullptr,
-                        nullptr);
+    int err =
+        sip_alloc(&stack, nullptr, 32, 32, 32, owner->config_.software.c_str(), nullptr, nullptr);
     if (err) return "sip_alloc: " + errorText(err);
     struct Want {
       sip_transp tp;
@@ -364,8 +378,7 @@ void SipServer::run(std::function<void(std::string)> started) {
   }
   loop_ = std::make_unique<Loop>();
   loop_->owner = this;
-  loop_->registrar =
-      std::make_unique<Registrar>(config_.registrar, hooks_.secret, hooks_.random);
+  loop_->registrar = std::make_unique<Registrar>(config_.registrar, hooks_.secret, hooks_.random);
   std::string error = loop_->open();
   if (!error.empty()) {
     loop_->close();
@@ -429,7 +442,9 @@ void SipServer::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-SipServer::~SipServer() { stop(); }
+SipServer::~SipServer() {
+  stop();
+}
 
 std::uint16_t SipServer::port(std::string_view transport) const {
   for (const ListenAddress& a : listening_) {

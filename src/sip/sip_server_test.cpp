@@ -104,7 +104,9 @@ bool haveBaresip() {
   return std::string(PARLEY_BARESIP).size() > 0 && access(PARLEY_BARESIP, X_OK) == 0;
 }
 
-bool haveSipp() { return std::string(PARLEY_SIPP).size() > 0 && access(PARLEY_SIPP, X_OK) == 0; }
+bool haveSipp() {
+  return std::string(PARLEY_SIPP).size() > 0 && access(PARLEY_SIPP, X_OK) == 0;
+}
 
 // Spawns `args` (argv[0] looked up in PATH) in `dir` with stdout and stderr to `log`, waits for
 // it by pid and returns its exit code (128 + signal if killed). Callers bound the run with
@@ -144,12 +146,31 @@ SippResult runSipp(const std::string& scenario, std::uint16_t port, const std::s
                    const std::string& user, const std::string& password) {
   TempDir dir;
   const std::string log = dir.path() + "/sipp.log";
-  std::vector<std::string> args = {"timeout", "-k", "5",  "30",
-                                   PARLEY_SIPP, "127.0.0.1:" + std::to_string(port),
-                                   "-sf", std::string(PARLEY_SIP_TESTDATA) + "/" + scenario,
-                                   "-m", "1", "-t", transport, "-i", "127.0.0.1",
-                                   "-s", user, "-au", user, "-ap", password,
-                                   "-timeout", "15", "-timeout_error", "-recv_timeout", "5000",
+  std::vector<std::string> args = {"timeout",
+                                   "-k",
+                                   "5",
+                                   "30",
+                                   PARLEY_SIPP,
+                                   "127.0.0.1:" + std::to_string(port),
+                                   "-sf",
+                                   std::string(PARLEY_SIP_TESTDATA) + "/" + scenario,
+                                   "-m",
+                                   "1",
+                                   "-t",
+                                   transport,
+                                   "-i",
+                                   "127.0.0.1",
+                                   "-s",
+                                   user,
+                                   "-au",
+                                   user,
+                                   "-ap",
+                                   password,
+                                   "-timeout",
+                                   "15",
+                                   "-timeout_error",
+                                   "-recv_timeout",
+                                   "5000",
                                    "-nostdin"};
   SippResult result;
   result.exit_code = spawnAndWait(std::move(args), dir.path(), log);
@@ -208,12 +229,15 @@ class RawSocket {
 std::string options(const std::string& transport, std::uint16_t local_port,
                     const std::string& call_id) {
   return "OPTIONS sip:127.0.0.1 SIP/2.0\r\n"
-         "Via: SIP/2.0/" + transport + " 127.0.0.1:" + std::to_string(local_port) +
-         ";branch=z9hG4bK-" + call_id + "\r\n"
+         "Via: SIP/2.0/" +
+         transport + " 127.0.0.1:" + std::to_string(local_port) + ";branch=z9hG4bK-" + call_id +
+         "\r\n"
          "Max-Forwards: 70\r\n"
          "From: <sip:probe@127.0.0.1>;tag=probe\r\n"
          "To: <sip:127.0.0.1>\r\n"
-         "Call-ID: " + call_id + "\r\n"
+         "Call-ID: " +
+         call_id +
+         "\r\n"
          "CSeq: 1 OPTIONS\r\n"
          "Content-Length: 0\r\n\r\n";
 }
@@ -334,8 +358,8 @@ TEST(SipServer, BaresipRegistersAndUnregistersOnQuit) {
   }
   // -t 1: baresip quits (and unregisters) one second after start.
   const std::string log = dir.path() + "/baresip.log";
-  const int rc = spawnAndWait({"timeout", "-k", "5", "20", PARLEY_BARESIP, "-f", dir.path(), "-t", "1"},
-                              dir.path(), log);
+  const int rc = spawnAndWait(
+      {"timeout", "-k", "5", "20", PARLEY_BARESIP, "-f", dir.path(), "-t", "1"}, dir.path(), log);
   EXPECT_EQ(rc, 0) << readTail(log);
   const auto events = s.events->waitFor(2);
   ASSERT_EQ(events.size(), 2u) << readTail(log);
@@ -359,6 +383,25 @@ TEST(SipServer, SippWithWrongPasswordGets403) {
   // after a single failure).
   SippResult ok = runSipp("register_digest.xml", s.server->port("udp"), "u1", "1001", "demo1001");
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
+}
+
+TEST(SipServer, RepeatedWrongPasswordsLockTheSourceOut) {
+  if (!haveSipp()) GTEST_SKIP() << "sipp not installed (Debian package sip-tester)";
+  SipServerConfig config = testConfig();
+  config.registrar.rate_limit.max_failures = 2;
+  Started s = startServer(config);
+  ASSERT_TRUE(s.server);
+  const std::uint16_t port = s.server->port("udp");
+  for (int i = 0; i < 2; ++i) {
+    SippResult r = runSipp("register_wrong_password.xml", port, "u1", "1001", "guess");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  // Locked out: refused at once, even before a challenge, whatever the password.
+  SippResult r = runSipp("register_refused.xml", port, "u1", "1001", "demo1001");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const auto bindings = s.server->lookup("1001", kWait);
+  ASSERT_TRUE(bindings);
+  EXPECT_TRUE(bindings->empty());
 }
 
 TEST(SipServer, MalformedUdpIsAnsweredOrDroppedAndServingContinues) {
@@ -428,7 +471,8 @@ TEST(SipServer, MalformedUdpIsAnsweredOrDroppedAndServingContinues) {
 
   // And the server still registers real users.
   if (haveSipp()) {
-    SippResult reg = runSipp("register_digest.xml", s.server->port("udp"), "u1", "1001", "demo1001");
+    SippResult reg =
+        runSipp("register_digest.xml", s.server->port("udp"), "u1", "1001", "demo1001");
     EXPECT_EQ(reg.exit_code, 0) << reg.output;
   }
 }
