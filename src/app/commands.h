@@ -7,6 +7,7 @@ namespace parley::app {
 
 void addErlangCommand(CLI::App& app);    // cmd_erlang.cpp
 void addSimulateCommand(CLI::App& app);  // cmd_simulate.cpp
+void addCheckConfigCommand(CLI::App& app);  // cmd_check_config.cpp
 
 // Exit status set by the subcommand that ran (0 unless it failed).
 int exitCode();

@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   parley::app::addErlangCommand(app);
   parley::app::addSimulateCommand(app);
+  parley::app::addCheckConfigCommand(app);
   CLI11_PARSE(app, argc, argv);
   return parley::app::exitCode();
 }
