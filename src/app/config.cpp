@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "app/config_reader.h"
+#include "sim/duration.h"
 
 namespace parley::app {
 
@@ -263,6 +264,15 @@ class ConfigParser : public CollectingReader {
     return std::string(s);
   }
 
+  // A duration of at least one second and whole seconds (SIP counts expiry in seconds).
+  Millis wholeSeconds(const YAML::Node& node, const std::string& path) const {
+    const Millis d = duration(node, path);
+    if (d < Millis{1'000} || d.count() % 1'000 != 0) {
+      fail(node, path, "must be whole seconds, at least 1s");
+    }
+    return d;
+  }
+
   std::optional<ListenAddress> transport(const YAML::Node& node, const std::string& path,
                                          std::uint16_t default_port) const {
     if (node.IsNull()) return std::nullopt;
@@ -367,28 +377,30 @@ void ConfigParser::sip(const YAML::Node& node, const std::string& path, SipConfi
   });
   section(node, path, "registration", [&](const YAML::Node& n, const std::string& p) {
     keys(n, p, {"min_expires", "max_expires", "default_expires", "max_contacts"});
-    field(n, p, "min_expires", [&](const YAML::Node& v, const std::string& vp) {
-      s.min_expires = positiveDuration(v, vp);
-    });
-    field(n, p, "max_expires", [&](const YAML::Node& v, const std::string& vp) {
-      s.max_expires = positiveDuration(v, vp);
-    });
+    field(n, p, "min_expires",
+          [&](const YAML::Node& v, const std::string& vp) { s.min_expires = wholeSeconds(v, vp); });
+    field(n, p, "max_expires",
+          [&](const YAML::Node& v, const std::string& vp) { s.max_expires = wholeSeconds(v, vp); });
     field(n, p, "default_expires", [&](const YAML::Node& v, const std::string& vp) {
-      s.default_expires = positiveDuration(v, vp);
+      s.default_expires = wholeSeconds(v, vp);
     });
     field(n, p, "max_contacts", [&](const YAML::Node& v, const std::string& vp) {
       s.max_contacts = static_cast<int>(integer(v, vp, 1, 100));
     });
+    const auto shown = [](Millis d) { return sim::formatDuration(d); };
     if (s.min_expires > s.max_expires) {
-      errorAt(n, join(p, "max_expires"), "must not be less than min_expires");
+      errorAt(n, join(p, "max_expires"),
+              shown(s.max_expires) + " is less than min_expires (" + shown(s.min_expires) + ")");
     } else if (s.default_expires < s.min_expires || s.default_expires > s.max_expires) {
-      errorAt(n, join(p, "default_expires"), "must lie between min_expires and max_expires");
+      errorAt(n, join(p, "default_expires"),
+              shown(s.default_expires) + " is not between min_expires (" + shown(s.min_expires) +
+                  ") and max_expires (" + shown(s.max_expires) + ")");
     }
   });
   section(node, path, "auth_failure_limit", [&](const YAML::Node& n, const std::string& p) {
     keys(n, p, {"max_failures", "window", "block_for"});
     field(n, p, "max_failures", [&](const YAML::Node& v, const std::string& vp) {
-      s.auth_max_failures = static_cast<int>(integer(v, vp, 1, 1'000'000));
+      s.auth_max_failures = static_cast<int>(integer(v, vp, 0, 1'000'000));
     });
     field(n, p, "window", [&](const YAML::Node& v, const std::string& vp) {
       s.auth_window = positiveDuration(v, vp);
@@ -696,13 +708,15 @@ void ConfigParser::agents(const YAML::Node& node, Config& config) {
   for (std::size_t i = 0; i < node.size(); ++i) {
     const std::string path = at("agents", i);
     AgentEntry entry;
-    if (!attempt([&] { entry = agent(node[i], path); })) continue;
-    if (entry.extension.empty()) continue;  // reported
-    const auto [it, added] = extensions.emplace(entry.extension, i);
-    if (!added) {
-      errorAt(get(node[i], "extension"), join(path, "extension"),
-              "duplicate extension \"" + entry.extension + "\" (also agents[" +
-                  std::to_string(it->second) + "])");
+    // A broken agent is kept (with what could be read) so indices match the file's.
+    attempt([&] { entry = agent(node[i], path); });
+    if (!entry.extension.empty()) {
+      const auto [it, added] = extensions.emplace(entry.extension, i);
+      if (!added) {
+        errorAt(get(node[i], "extension"), join(path, "extension"),
+                "duplicate extension \"" + entry.extension + "\" (also agents[" +
+                    std::to_string(it->second) + "])");
+      }
     }
     config.agents.push_back(std::move(entry));
   }

@@ -65,14 +65,15 @@ struct SipConfig {
   // listen address is a wildcard (0.0.0.0 or ::).
   std::string advertised_address;
   std::string realm = "parley";  // digest realm; an agent's ha1 must be computed with it
-  // REGISTER expiry: shorter requests get 423 Interval Too Brief with this minimum; longer ones
-  // are cut to the maximum; a REGISTER without Expires gets the default.
+  // REGISTER expiry (whole seconds): shorter requests get 423 Interval Too Brief with this
+  // minimum; longer ones are cut to the maximum; a REGISTER without Expires gets the default.
   Millis min_expires{60'000};
   Millis max_expires{3'600'000};
   Millis default_expires{3'600'000};
-  int max_contacts = 5;  // per address of record (several phones for one agent)
+  int max_contacts = 10;  // per address of record (several phones for one agent)
   // Digest failures: after `max_failures` failed attempts from one source address within
-  // `window`, that source's REGISTERs and INVITEs are refused (403) for `block_for`.
+  // `window`, that source's REGISTERs and INVITEs are refused (403) for `block_for`. 0 failures:
+  // no limit.
   int auth_max_failures = 5;
   Millis auth_window{60'000};
   Millis auth_block_for{300'000};

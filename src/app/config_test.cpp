@@ -170,6 +170,10 @@ TEST(Config, WrongTypesAreErrors) {
             "test.yaml:3: sip.registration.max_contacts: expected a single value");
   EXPECT_EQ(onlyError("sip:\n  registration:\n    min_expires: soon\n").path,
             "sip.registration.min_expires");
+  EXPECT_EQ(onlyError("sip:\n  registration:\n    min_expires: 1500ms\n").message,
+            "must be whole seconds, at least 1s");
+  EXPECT_EQ(onlyError("sip:\n  registration:\n    min_expires: 2h\n").text,
+            "test.yaml:3: sip.registration.max_expires: 1h is less than min_expires (2h)");
   EXPECT_EQ(onlyError("queues:\n  - name: sales\n    record: maybe\n").text,
             "test.yaml:3: queues[0].record: expected true or false, got \"maybe\"");
   EXPECT_EQ(onlyError("queues: sales\n").text, "test.yaml:1: queues: expected a list of queues");
