@@ -875,46 +875,47 @@ EntryPoint ConfigParser::entryPoint(const YAML::Node& node, const std::string& p
 
 void ConfigParser::crossChecks(const YAML::Node& root, const Config& config) {
   // A called number that is also an extension would make calls to that agent ambiguous.
+  std::map<std::string_view, std::size_t> extensions;  // extension -> agent index
+  for (std::size_t a = 0; a < config.agents.size(); ++a) {
+    extensions.emplace(config.agents[a].extension, a);
+  }
   const YAML::Node entry_nodes = get(root, "entry_points");
-  for (std::size_t i = 0; i < config.entry_points.size(); ++i) {
-    const EntryPoint& e = config.entry_points[i];
-    for (std::size_t a = 0; a < config.agents.size(); ++a) {
-      if (config.agents[a].extension != e.user) continue;
-      // Entry points that failed to parse are skipped, so find this one's node by its text.
-      YAML::Node where = entry_nodes;
-      std::string path = "entry_points";
-      for (std::size_t k = 0; entry_nodes.IsSequence() && k < entry_nodes.size(); ++k) {
-        const YAML::Node c = get(entry_nodes[k], "called");
-        if (c.IsScalar() && c.Scalar() == e.called) {
-          where.reset(c);  // rebind; `where = c` would overwrite the document's node
-          path = join(at("entry_points", k), "called");
-          break;
-        }
+  for (const EntryPoint& e : config.entry_points) {
+    const auto agent = extensions.find(e.user);
+    if (agent == extensions.end()) continue;
+    // Entry points that failed to parse are skipped, so find this one's node by its text.
+    YAML::Node where = entry_nodes;
+    std::string path = "entry_points";
+    for (std::size_t k = 0; entry_nodes.IsSequence() && k < entry_nodes.size(); ++k) {
+      const YAML::Node c = get(entry_nodes[k], "called");
+      if (c.IsScalar() && c.Scalar() == e.called) {
+        where.reset(c);  // rebind; `where = c` would overwrite the document's node
+        path = join(at("entry_points", k), "called");
+        break;
       }
-      errorAt(where, path,
-              "\"" + e.user + "\" is also the extension of an agent (agents[" + std::to_string(a) +
-                  "])");
-      break;
     }
+    errorAt(where, path,
+            "\"" + e.user + "\" is also the extension of an agent (agents[" +
+                std::to_string(agent->second) + "])");
   }
   // Likely mistakes that still leave a working server.
-  const YAML::Node queue_nodes = get(root, "queues");
-  for (std::size_t q = 0; q < config.queues.size(); ++q) {
-    if (config.queues[q].routing.name.empty()) continue;  // an error already
-    bool staffed = false;
-    for (const AgentEntry& a : config.agents) {
-      for (const engine::Membership& m : a.queues) staffed = staffed || engine::index(m.queue) == q;
-    }
-    if (!staffed) {
-      warnAt(get(queue_nodes[q], "name"), join(at("queues", q), "name"),
-             "no agent is a member of queue \"" + config.queues[q].routing.name + "\"");
+  std::vector<bool> staffed(config.queues.size(), false);
+  for (const AgentEntry& a : config.agents) {
+    for (const engine::Membership& m : a.queues) {
+      if (engine::index(m.queue) < staffed.size()) staffed[engine::index(m.queue)] = true;
     }
   }
+  const YAML::Node queue_nodes = get(root, "queues");
+  for (std::size_t q = 0; q < config.queues.size(); ++q) {
+    if (staffed[q] || config.queues[q].routing.name.empty()) continue;
+    warnAt(get(queue_nodes[q], "name"), join(at("queues", q), "name"),
+           "no agent is a member of queue \"" + config.queues[q].routing.name + "\"");
+  }
+  std::set<std::string_view> started;
+  for (const EntryPoint& e : config.entry_points) started.insert(e.flow);
   const YAML::Node flow_nodes = get(root, "flows");
   for (const flow::Flow& f : config.flows) {
-    bool used = false;
-    for (const EntryPoint& e : config.entry_points) used = used || e.flow == f.name;
-    if (!used) {
+    if (!started.contains(f.name)) {
       warnAt(get(flow_nodes, f.name), join("flows", f.name), "no entry point starts this flow");
     }
   }

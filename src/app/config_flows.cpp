@@ -157,25 +157,29 @@ class FlowReader {
   void skillWarnings(const flow::QueueNode& q, const YAML::Node& body, const Path& path) {
     const auto it = queue_index_.find(q.queue);
     if (it == queue_index_.end()) return;
+    const std::map<std::string, int>& best = bestLevels(it->second);
     for (const flow::SkillNeed& need : q.skills) {
-      bool found = false;
+      const auto level = best.find(need.skill);
+      if (level != best.end() && level->second >= need.min_level) continue;
+      r_.warnAt(locate(body, "skills." + need.skill), r_.join(r_.join(path, "skills"), need.skill),
+                "no agent in queue \"" + q.queue + "\" has skill " + need.skill + " at level " +
+                    std::to_string(need.min_level) + " or more");
+    }
+  }
+
+  // The highest level of each skill among the members of queue `queue` (computed once).
+  const std::map<std::string, int>& bestLevels(std::size_t queue) {
+    if (best_levels_.empty()) {
+      best_levels_.resize(config_.queues.size());
       for (const AgentEntry& a : config_.agents) {
-        bool member = false;
         for (const engine::Membership& m : a.queues) {
-          member = member || engine::index(m.queue) == it->second;
+          if (engine::index(m.queue) >= best_levels_.size()) continue;
+          std::map<std::string, int>& levels = best_levels_[engine::index(m.queue)];
+          for (const NamedSkill& s : a.skills) levels[s.name] = std::max(levels[s.name], s.level);
         }
-        if (!member) continue;
-        for (const NamedSkill& s : a.skills) {
-          found = found || (s.name == need.skill && s.level >= need.min_level);
-        }
-      }
-      if (!found) {
-        r_.warnAt(locate(body, "skills." + need.skill),
-                  r_.join(r_.join(path, "skills"), need.skill),
-                  "no agent in queue \"" + q.queue + "\" has skill " + need.skill + " at level " +
-                      std::to_string(need.min_level) + " or more");
       }
     }
+    return best_levels_[queue];
   }
 
   // One node: {<type>: {...}} or the word hangup. Returns the node and its body (for lines).
@@ -483,6 +487,7 @@ class FlowReader {
   CollectingReader& r_;
   Config& config_;
   std::map<std::string, std::size_t, std::less<>> queue_index_;
+  std::vector<std::map<std::string, int>> best_levels_;  // by queue index; see bestLevels()
 };
 
 }  // namespace
