@@ -4,7 +4,7 @@ SAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test test-asan bench format clean
+.PHONY: all deps build run demo-sim test test-asan bench format clean
 
 all: build
 
@@ -17,9 +17,13 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Until the SIP server lands, `make run` shows what exists: a simulated day through the real engine.
+# The server with the demo config (127.0.0.1 only). Phones can register as agents; calls are not
+# handled yet (INVITE is next). Ctrl-C stops it.
 run: build
-	@echo "parley: the SIP/HTTP server is not built yet; running the demo simulation instead."
+	$(BUILD)/src/app/parley serve examples/demo.yaml
+
+# A simulated day through the real engine (virtual time, no sockets).
+demo-sim: build
 	$(BUILD)/src/app/parley simulate examples/sim-campaign-spike.yaml
 
 test: build

@@ -2,15 +2,12 @@
 // starting anything. Prints "FILE: ok" (exit 0), or every error as "FILE:LINE: KEY: message" on
 // stderr (exit 2). Warnings (given only for a file without errors) go to stderr, prefixed
 // "warning: ".
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "app/commands.h"
-#include "app/config.h"
+#include "app/config_file.h"
 
 namespace parley::app {
 namespace {
@@ -18,28 +15,7 @@ namespace {
 constexpr int kBadInput = 2;
 
 int run(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    std::cerr << "parley check-config: cannot read " << path << ": " << std::strerror(errno)
-              << '\n';
-    return kBadInput;
-  }
-  // Read at most one byte past the limit, so /dev/zero or a huge file cannot exhaust memory;
-  // parseConfig() refuses the oversized text with a message.
-  std::string text(kMaxConfigBytes + 1, '\0');
-  file.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (file.bad()) {
-    std::cerr << "parley check-config: cannot read " << path << '\n';
-    return kBadInput;
-  }
-  text.resize(static_cast<std::size_t>(file.gcount()));
-
-  const ConfigParse parsed = parseConfig(text, path);
-  if (!parsed) {
-    for (const ConfigError& e : parsed.errors) std::cerr << e.text << '\n';
-    return kBadInput;
-  }
-  for (const ConfigError& w : parsed.warnings) std::cerr << "warning: " << w.text << '\n';
+  if (!loadConfigFile(path, "check-config", std::cerr)) return kBadInput;
   std::cout << path << ": ok\n";
   return 0;
 }

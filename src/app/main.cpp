@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   parley::app::addErlangCommand(app);
   parley::app::addSimulateCommand(app);
   parley::app::addCheckConfigCommand(app);
+  parley::app::addServeCommand(app);
   CLI11_PARSE(app, argc, argv);
   return parley::app::exitCode();
 }

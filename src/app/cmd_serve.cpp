@@ -1,0 +1,138 @@
+// `parley serve FILE`: the server. Reads and validates the config exactly as check-config does
+// (errors: printed, exit 2), builds the routing engine from it on its own thread (EngineLoop),
+// starts the SIP server (registrar with digest auth; agents with available_on_register log in
+// when their phone registers and out when the last registration ends), prints where to point a
+// softphone, and runs until SIGINT or SIGTERM, then stops SIP and the engine and exits 0.
+// A SIP server that cannot start (address in use, ...) exits 1.
+//
+// Not there yet: INVITE (calls get 501), media, the store and HTTP.
+//
+// Threads: main (waits for the signal), the SIP loop (SipServer), the engine loop (EngineLoop).
+// The SIP loop reaches the engine only by EngineLoop::post().
+#include <pthread.h>
+#include <signal.h>
+
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "app/commands.h"
+#include "app/config_file.h"
+#include "app/engine_loop.h"
+#include "app/sip_wiring.h"
+
+namespace parley::app {
+namespace {
+
+constexpr int kBadInput = 2;
+constexpr int kStartFailed = 1;
+
+struct ServeOptions {
+  std::string path;
+  std::string log_level = "info";
+};
+
+std::string softphoneHint(const Config& config) {
+  std::ostringstream out;
+  int shown = 0;
+  for (const AgentEntry& agent : config.agents) {
+    if (shown == 4) {
+      out << ", ...";
+      break;
+    }
+    out << (shown ? ", " : "") << agent.extension << " / "
+        << (agent.password.empty() ? "(the password behind its ha1)" : agent.password);
+    ++shown;
+  }
+  return out.str();
+}
+
+void printBanner(const Config& config, const std::string& path, const sip::SipServer& sip) {
+  std::ostringstream out;
+  out << "Parley is running with " << path << ".\n";
+  out << "  SIP:";
+  bool first = true;
+  for (const sip::ListenAddress& l : sip.listening()) {
+    out << (first ? " " : ", ") << l.transport << ' '
+        << (l.host.find(':') != std::string::npos ? "[" + l.host + "]" : l.host) << ':' << l.port;
+    first = false;
+  }
+  out << " (realm " << config.sip.realm << ")\n";
+  if (config.agents.empty()) {
+    out << "  No agents configured: add some under `agents:` to register phones.\n";
+  } else {
+    out << "  Register a softphone as user / password: " << softphoneHint(config) << '\n';
+    out << "  Agents with available_on_register become available when their phone registers.\n";
+  }
+  if (!config.entry_points.empty()) {
+    out << "  Calls to";
+    for (std::size_t i = 0; i < config.entry_points.size() && i < 3; ++i) {
+      out << (i ? ", " : " ") << config.entry_points[i].called;
+    }
+    out << " are not handled yet (next: INVITE; they get 501 for now).\n";
+  }
+  out << "  HTTP (" << config.http.listen.toString() << "): not yet.\n";
+  out << "  Stop with Ctrl-C.\n";
+  std::cout << out.str() << std::flush;
+}
+
+int serve(const ServeOptions& options) {
+  std::optional<Config> config = loadConfigFile(options.path, "serve", std::cerr);
+  if (!config) return kBadInput;
+  const auto level = spdlog::level::from_str(options.log_level);
+  spdlog::set_level(level);
+  spdlog::flush_on(level);  // so a log file shows each line as it happens
+
+  // Block the stop signals in this thread before any other starts, so every thread inherits
+  // the mask and only sigwait() below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  engine::Engine engine(config->routing);
+  const EngineIds ids = addToEngine(*config, engine);
+  EngineLoop loop(std::move(engine));
+  loop.start();
+
+  // Shared with the SIP loop's hook; immutable once built.
+  auto presence = std::make_shared<const PhonePresence>(*config, ids);
+  sip::SipServerHooks hooks;
+  hooks.on_availability = [presence, &loop](const sip::AvailabilityEvent& e) {
+    if (std::optional<engine::Event> event = presence->eventFor(e)) loop.post(std::move(*event));
+  };
+  sip::SipServerStart started = sip::SipServer::start(toSipServerConfig(*config), std::move(hooks));
+  if (!started.server) {
+    std::cerr << "parley serve: SIP server did not start: " << started.error << '\n';
+    loop.stop();
+    return kStartFailed;
+  }
+  printBanner(*config, options.path, *started.server);
+
+  int signal_number = 0;
+  while (sigwait(&stop_signals, &signal_number) != 0) {
+  }
+  spdlog::info("signal {}: stopping", signal_number);
+  started.server->stop();  // no more hooks after this, so the loop can go
+  loop.stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+void addServeCommand(CLI::App& app) {
+  // Shared with the callback, which CLI11 keeps alive as long as `app`.
+  auto options = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand("serve", "Run the contact-centre server from a config file");
+  cmd->add_option("file", options->path, "Config file (format: docs/CONFIG.md)")->required();
+  cmd->add_option("--log-level", options->log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  cmd->callback([options] { setExitCode(serve(*options)); });
+}
+
+}  // namespace parley::app
