@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end check of `parley serve`: a copy of the demo config on free loopback ports starts,
-# prints where SIP listens, SIPp registers agent 1001 with digest auth, the log shows the agent
-# becoming available, and SIGTERM stops the server with exit 0. A broken config exits 2 with
+# prints where SIP listens, SIPp registers agent 1001 with digest auth and the log shows the
+# agent becoming available, SIPp unregisters it and the agent is logged out, a second server on
+# the same port exits 1, and SIGTERM stops the server with exit 0. A broken config exits 2 with
 # check-config's messages. Skips (exit 77) without sipp (Debian sip-tester).
 # Usage: serve_cli.sh PATH_TO_PARLEY (run from the project root).
 set -euo pipefail
@@ -51,11 +52,26 @@ port=$(grep -oE '^  SIP: udp 127\.0\.0\.1:[0-9]+' "$log" | head -1 | sed 's/.*:/
 [ "$port" -gt 0 ] || fail "bad port '$port'"
 grep -q "Register a softphone as user / password: 1001 / demo1001" "$log" || fail "no softphone hint"
 
-# SIPp registers 1001 with digest auth (the scenario of src/sip's own tests).
-(cd "$tmp" && timeout -k 5 30 sipp "127.0.0.1:$port" -sf "$OLDPWD/src/sip/testdata/register_digest.xml" \
-  -m 1 -t u1 -i 127.0.0.1 -s 1001 -au 1001 -ap demo1001 -timeout 15 -timeout_error \
-  -recv_timeout 5000 -nostdin >"$tmp/sipp.log" 2>&1) || fail "sipp register failed: $(tail -20 "$tmp/sipp.log")"
+# SIPp registers 1001 with digest auth, then unregisters it (the scenarios of src/sip's own
+# tests). Both runs use one local port, so the unregistration names the registered contact.
+sipp_port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+run_sipp() {
+  (cd "$tmp" && timeout -k 5 30 sipp "127.0.0.1:$port" -sf "$OLDPWD/src/sip/testdata/$1" \
+    -m 1 -t u1 -i 127.0.0.1 -p "$sipp_port" -s 1001 -au 1001 -ap demo1001 -timeout 15 \
+    -timeout_error -recv_timeout 5000 -nostdin >"$tmp/sipp.log" 2>&1) ||
+    fail "sipp $1 failed: $(tail -20 "$tmp/sipp.log")"
+}
+run_sipp register_digest.xml
 wait_for 'agent 1001: logged-out -> available'
+run_sipp unregister_digest.xml
+wait_for 'agent 1001: available -> logged-out'
+
+# A second server on the same UDP port cannot start: exit 1, naming the address.
+sed -e "s/udp: 127.0.0.1:0/udp: 127.0.0.1:$port/" "$config" >"$tmp/taken.yaml"
+status=0
+timeout -k 5 10 "$parley" serve "$tmp/taken.yaml" >/dev/null 2>"$tmp/err" || status=$?
+[ "$status" -eq 1 ] || fail "port taken: exit $status (want 1)"
+grep -q "SIP server did not start: udp listen on 127.0.0.1:$port" "$tmp/err" || fail "port taken: $(cat "$tmp/err")"
 
 # SIGTERM: clean stop, exit 0.
 kill -TERM "$pid"
@@ -64,4 +80,4 @@ wait "$pid" || status=$?
 pid=""
 [ "$status" -eq 0 ] || fail "exit $status after SIGTERM (want 0)"
 grep -q "stopped" "$log" || fail "no 'stopped' line"
-echo "ok: serve registered 1001 on udp port $port and stopped cleanly"
+echo "ok: on udp port $port 1001 registered (available), unregistered (logged out); clean stop"
