@@ -1,5 +1,6 @@
 #include "sip/nonce.h"
 
+#include <array>
 #include <cinttypes>
 #include <cstdio>
 
@@ -10,6 +11,7 @@ namespace {
 
 constexpr std::size_t kNonceLength = 64;
 constexpr std::size_t kMacBytes = 16;
+constexpr std::size_t kSha1Bytes = 20;
 // Clock skew tolerated for a nonce stamped "in the future": none should be, as the same process
 // issues and checks, but a second of rounding costs nothing.
 constexpr std::int64_t kFutureSlackSeconds = 1;
@@ -59,13 +61,17 @@ NonceIssuer::NonceIssuer(std::string secret, std::string realm, std::chrono::sec
 
 std::string NonceIssuer::mac(std::uint64_t issued_s, std::uint64_t salt) const {
   const std::string data = hex64(issued_s) + hex64(salt) + realm_;
-  std::uint8_t out[kMacBytes];
+  // libre's OpenSSL-backed hmac_sha1 ignores its length argument and always writes the whole
+  // SHA-1 digest, so the buffer must hold all of it; the nonce uses the first kMacBytes.
+  std::array<std::uint8_t, kSha1Bytes> out{};
   hmac_sha1(reinterpret_cast<const std::uint8_t*>(secret_.data()), secret_.size(),
-            reinterpret_cast<const std::uint8_t*>(data.data()), data.size(), out, sizeof out);
+            reinterpret_cast<const std::uint8_t*>(data.data()), data.size(), out.data(),
+            out.size());
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string hex;
   hex.reserve(2 * kMacBytes);
-  for (std::uint8_t b : out) {
+  for (std::size_t i = 0; i < kMacBytes; ++i) {
+    const std::uint8_t b = out[i];
     hex.push_back(kDigits[b >> 4]);
     hex.push_back(kDigits[b & 0x0f]);
   }
