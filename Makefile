@@ -4,7 +4,7 @@ SAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run demo-sim test test-asan bench format clean
+.PHONY: all deps build run demo-sim test test-asan test-tsan bench format clean
 
 all: build
 
@@ -36,6 +36,15 @@ test-asan: deps
 	cmake --build $(SAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(SAN_BUILD) --output-on-failure -j $(JOBS)
 
+# ThreadSanitizer over the parts that run threads (the SIP server loop, the engine loop).
+TSAN_BUILD ?= build-tsan
+test-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=thread \
+	  -DPARLEY_BUILD_BENCH=OFF $(CMAKE_FLAGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target parley_sip_test parley_app_test
+	TSAN_OPTIONS=halt_on_error=1 $(TSAN_BUILD)/src/sip/parley_sip_test
+	TSAN_OPTIONS=halt_on_error=1 $(TSAN_BUILD)/src/app/parley_app_test
+
 bench: build
 	$(BUILD)/bench/parley_engine_bench --benchmark_min_time=0.5
 	$(BUILD)/bench/parley_sim_bench --benchmark_min_time=0.5
@@ -44,4 +53,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(TSAN_BUILD)
