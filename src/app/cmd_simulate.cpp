@@ -5,14 +5,12 @@
 // file or scenario gets one line on stderr naming the file, line and key, and exit status 2.
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "app/commands.h"
+#include "app/text_file.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
 #include "sim/simulator.h"
@@ -22,6 +20,7 @@ namespace {
 
 constexpr int kBadInput = 2;
 constexpr int kRunFailed = 1;
+constexpr std::size_t kMaxScenarioBytes = 16u << 20;  // scenarios are a few KiB
 
 struct SimulateOptions {
   std::string scenario_path;
@@ -30,16 +29,19 @@ struct SimulateOptions {
 };
 
 int run(const SimulateOptions& o) {
-  std::ifstream file(o.scenario_path, std::ios::binary);
-  if (!file) {
-    std::cerr << "parley simulate: cannot read " << o.scenario_path << ": " << std::strerror(errno)
-              << '\n';
+  std::string error;
+  std::optional<std::string> text = readTextFile(o.scenario_path, kMaxScenarioBytes, error);
+  if (!text) {
+    std::cerr << "parley simulate: " << error << '\n';
     return kBadInput;
   }
-  std::ostringstream text;
-  text << file.rdbuf();
+  if (text->size() > kMaxScenarioBytes) {
+    std::cerr << "parley simulate: " << o.scenario_path << ": larger than "
+              << (kMaxScenarioBytes >> 20) << " MiB\n";
+    return kBadInput;
+  }
 
-  sim::ScenarioParse parsed = sim::parseScenario(text.str(), o.scenario_path);
+  sim::ScenarioParse parsed = sim::parseScenario(*text, o.scenario_path);
   if (!parsed) {
     std::cerr << "parley simulate: " << parsed.error << '\n';
     return kBadInput;

@@ -1,28 +1,20 @@
 #include "app/config_file.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
+#include "app/text_file.h"
 
 namespace parley::app {
 
 std::optional<Config> loadConfigFile(const std::string& path, std::string_view command,
                                      std::ostream& err) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    err << "parley " << command << ": cannot read " << path << ": " << std::strerror(errno) << '\n';
-    return std::nullopt;
-  }
   // One byte past the limit lets parseConfig() refuse oversized text with a message.
-  std::string text(kMaxConfigBytes + 1, '\0');
-  file.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (file.bad()) {
-    err << "parley " << command << ": cannot read " << path << '\n';
+  std::string error;
+  std::optional<std::string> text = readTextFile(path, kMaxConfigBytes, error);
+  if (!text) {
+    err << "parley " << command << ": " << error << '\n';
     return std::nullopt;
   }
-  text.resize(static_cast<std::size_t>(file.gcount()));
 
-  ConfigParse parsed = parseConfig(text, path);
+  ConfigParse parsed = parseConfig(*text, path);
   if (!parsed) {
     for (const ConfigError& e : parsed.errors) err << e.text << '\n';
     return std::nullopt;
