@@ -465,8 +465,7 @@ struct Engine::State {
       if (ring_all) {
         std::sort(scratch_agents.begin(), scratch_agents.end(),
                   [](AgentId x, AgentId y) { return index(x) < index(y); });
-        std::vector<AgentId> ring = scratch_agents;  // offer() may reuse the scratch vector
-        for (AgentId id : ring) offer(c, q, id, memberIndex(id, qid));
+        for (AgentId id : scratch_agents) offer(c, q, id, memberIndex(id, qid));
         return;
       }
       if (random) {
@@ -552,7 +551,6 @@ struct Engine::State {
   void applyDueEscalation(ContactRec& c) {
     const QueueRec& q = queues[index(c.queues.front())];
     const auto& steps = q.config.escalation;
-    bool changed = false;
     while (c.next_step < steps.size() && c.entered_at + steps[c.next_step].after <= now) {
       const EscalationStep& step = steps[c.next_step];
       ++c.next_step;
@@ -562,21 +560,18 @@ struct Engine::State {
           if (c.state == ContactState::Waiting) unindex(c);
           c.cls = cls;
           if (c.state == ContactState::Waiting) reindex(c);
-          changed = true;
         }
       }
       if (step.add_queue && queue(*step.add_queue) &&
           std::find(c.queues.begin(), c.queues.end(), *step.add_queue) == c.queues.end()) {
         c.queues.push_back(*step.add_queue);
         if (c.state == ContactState::Waiting) indexInsert(queues[index(*step.add_queue)], c);
-        changed = true;
       }
     }
     if (c.next_step < steps.size()) {
       addTimer(c.entered_at + steps[c.next_step].after, TimerKind::Escalation, index(c.id),
                c.visit);
     }
-    (void)changed;
   }
 
   void endContact(ContactRec& c, Outcome outcome, ExitReason reason, ExitAction exit) {
@@ -614,9 +609,7 @@ struct Engine::State {
 
   bool exitQueue(ContactRec& c, ExitReason reason, const ExitAction& action, int hops) {
     if (action.kind == ExitAction::Kind::Queue && queue(action.target) && hops < kMaxExitHops) {
-      QueueId from = c.queues.front();
       emit(act::ContactMoved{c.id, tag(c), action.target});
-      (void)from;
       return enter(c, action.target, hops + 1);
     }
     ExitAction effective = action;
