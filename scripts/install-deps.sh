@@ -9,6 +9,12 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # SIP stack (src/sip); SIPp and baresip are the real peers of the SIP integration tests.
   libre-dev sip-tester baresip-core
+  # Media (src/media): librem for G.711, WAV, tones and DTMF detection; espeak-ng for spoken
+  # prompts; libsamplerate to bring 22050 Hz speech and any-rate WAV prompts to 8 kHz; sox
+  # makes and measures the test tones of the voice integration tests.
+  librem-dev libespeak-ng-dev espeak-ng-data libsamplerate0-dev sox
+  # HTTP API (src/web): Boost.Beast is header-only in libboost-dev; SQLite is the default store.
+  libboost-dev libsqlite3-dev
 )
 
 missing=()

@@ -1,0 +1,140 @@
+// The media engine: RTP streams for calls, on a libre event loop thread.
+//
+// One MediaEngine serves many streams. Each stream is one RTP session with one remote peer (a
+// caller or an agent's phone), negotiated by SDP offer/answer with PCMU and PCMA plus
+// telephone-event (RFC 4733). A stream is always in one of these modes:
+//   - silent:  nothing is sent (after creation, after stopPlayback);
+//   - playing: a sequence of clips is sent, then on_playback_done fires and it goes silent;
+//   - looping: one clip is sent over and over (music on hold) until something else is asked;
+//   - bridged: what the peer of the bridged stream sends is relayed to this one (transcoded
+//              between PCMU and PCMA if the two sides chose different codecs).
+// Whatever the mode, a stream's outgoing RTP has one SSRC and continuous sequence numbers and
+// timestamps, so a caller switching between prompt, music and agent hears one stream.
+//
+// Pacing: one libre timer per MediaEngine ticks every 20 ms and sends one 20 ms frame on every
+// playing or looping stream (never a timer per stream). Bridged audio is relayed as it arrives.
+//
+// DTMF from the peer is reported once per key press, whether it came as RFC 4733 events or as
+// in-band tones (librem's detector runs on decoded audio of streams that are not bridged).
+// No RTP from a peer for `rtp_timeout` reports on_timeout once (checked by the pacing timer).
+//
+// Thread rule: create, use and destroy a MediaEngine on one thread that runs libre's re_main
+// (the SIP loop). Handlers in MediaEvents run on that thread, never from inside a call to a
+// MediaEngine function (they are deferred to the loop), and may call any MediaEngine function.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parley::media {
+
+// 8 kHz, 16-bit, mono linear PCM: the one internal audio format.
+constexpr int kSampleRate = 8000;
+constexpr std::size_t kFrameSamples = 160;  // 20 ms
+struct Clip {
+  std::vector<std::int16_t> samples;
+};
+using ClipPtr = std::shared_ptr<const Clip>;
+
+enum class Codec : std::uint8_t { Pcmu, Pcma };
+
+using StreamId = std::uint64_t;     // from 1, never reused by one engine
+using PlaybackToken = std::uint64_t;
+
+enum class DtmfSource : std::uint8_t { Rfc4733, InBand };
+
+struct MediaEngineConfig {
+  std::string rtp_address = "127.0.0.1";  // IP literal the RTP sockets bind to
+  std::string advertised_address;         // c= line in our SDP; empty: rtp_address
+  std::uint16_t rtp_port_min = 16384;     // even ports in [min, max] are used for RTP
+  std::uint16_t rtp_port_max = 32767;
+  std::vector<Codec> codecs{Codec::Pcmu, Codec::Pcma};  // preference order
+  std::chrono::milliseconds rtp_timeout{60'000};        // 0: never
+  std::uint8_t telephone_event_pt = 101;                // payload type we offer
+};
+
+struct MediaEvents {
+  std::function<void(StreamId, char key, DtmfSource)> on_dtmf;
+  // The clips of play(..., token) were all sent. Not called for a playback that was replaced or
+  // stopped, nor for a closed stream.
+  std::function<void(StreamId, PlaybackToken)> on_playback_done;
+  // No RTP arrived from the peer for rtp_timeout (counted from the negotiation). Once per stream.
+  std::function<void(StreamId)> on_timeout;
+};
+
+// Where a bridge's audio is recorded: one WAV file, 8 kHz 16-bit stereo; the left channel is
+// what stream `a` of bridge(a, b, ...) sent to us (the caller), the right what `b` sent (the
+// agent). The file is complete (header sizes right) once the bridge ends or a stream closes.
+struct RecordingSpec {
+  std::string path;
+};
+
+struct MediaStats {
+  std::uint64_t streams_open = 0;
+  std::uint64_t packets_received = 0;
+  std::uint64_t packets_sent = 0;
+  std::uint64_t packets_relayed = 0;  // received on a bridged stream and sent on its peer
+  std::uint64_t packets_dropped = 0;  // malformed, unknown payload type, or for a closed stream
+};
+
+class MediaEngine {
+ public:
+  struct Created {
+    std::unique_ptr<MediaEngine> engine;  // null on failure
+    std::string error;
+  };
+  // Validates the config (address, port range, at least one codec). Call on the loop thread.
+  static Created create(MediaEngineConfig config, MediaEvents events);
+  ~MediaEngine();  // closes every stream (recordings are finished)
+  MediaEngine(const MediaEngine&) = delete;
+  MediaEngine& operator=(const MediaEngine&) = delete;
+
+  struct Negotiated {
+    StreamId stream = 0;  // 0 on failure
+    std::string sdp;      // our answer or offer (full SDP body); empty on failure
+    std::string error;    // why: no common codec (answer with 488), malformed SDP (400), no port
+  };
+  // A stream for a peer's SDP offer (an inbound INVITE): binds an RTP port, picks the first of
+  // our codecs the offer has (and telephone-event if offered), and returns our answer.
+  Negotiated acceptOffer(std::string_view remote_offer);
+  // A stream that offers our codecs (an INVITE to an agent's phone); complete it with
+  // applyAnswer(). Until then it sends nothing.
+  Negotiated createOffer();
+  // Applies the peer's answer to a createOffer() stream. False (with `error`) when the answer
+  // is malformed or names no codec we offered; the stream then stays unusable.
+  bool applyAnswer(StreamId stream, std::string_view remote_answer, std::string* error = nullptr);
+
+  // Sends `clips` one after another, then reports on_playback_done(stream, token). Replaces any
+  // playback, loop or bridge direction towards this stream. Empty clips: done at once (deferred).
+  void play(StreamId stream, std::vector<ClipPtr> clips, PlaybackToken token);
+  // Sends `clip` in a loop until another play/loop/bridge/stop.
+  void loop(StreamId stream, ClipPtr clip);
+  // Goes silent.
+  void stopPlayback(StreamId stream);
+  // Relays a<->b (each stops its playback). Either may already be in another bridge: that one
+  // ends first. With `recording`, both directions are written to the file until unbridge/close.
+  // False if either stream is unknown or not negotiated.
+  bool bridge(StreamId a, StreamId b, std::optional<RecordingSpec> recording = std::nullopt);
+  // Ends the bridge `stream` is in (both sides go silent). No-op if not bridged.
+  void unbridge(StreamId stream);
+  // Releases the stream and its port. Unknown ids are ignored.
+  void close(StreamId stream);
+
+  // The codec a negotiated stream uses; nullopt if unknown or not negotiated.
+  std::optional<Codec> codecOf(StreamId stream) const;
+  MediaStats stats() const;
+
+  struct Impl;
+
+ private:
+  explicit MediaEngine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace parley::media
