@@ -18,51 +18,55 @@ using EpochMillis = std::int64_t;
 
 struct IvrStep {
   std::string node;
-  std::string type;    // "menu", "play", "queue", ...
+  std::string type;  // "menu", "play", "queue", ...
   EpochMillis entered = 0;
   std::string result;  // how it was left: the key, "timeout", "answered", ...
+  friend bool operator==(const IvrStep&, const IvrStep&) = default;
 };
 
 struct DigitPress {
   char key = 0;
   EpochMillis at = 0;
   std::string node;
-  std::string via;      // "rfc4733", "info", "inband"
+  std::string via;  // "rfc4733", "info", "inband"
   bool ignored = false;
+  friend bool operator==(const DigitPress&, const DigitPress&) = default;
 };
 
 struct OfferRecord {
-  std::string agent;         // extension
+  std::string agent;  // extension
   EpochMillis offered_at = 0;
   EpochMillis ended_at = 0;  // answer or withdrawal
   // "answered", "rejected", "timeout", "taken-by-other", "customer-gone", "agent-logged-out",
   // "not-offered", "failed"
   std::string result;
   int sip_code = 0;  // final response of the agent's phone, if any
+  friend bool operator==(const OfferRecord&, const OfferRecord&) = default;
 };
 
 struct Interaction {
-  std::string id;       // unique: "call-<n>-<start ms>"
+  std::string id;  // unique: "call-<n>-<start ms>"
   std::string channel = "voice";
-  std::string caller;   // caller's user part / number
-  std::string called;   // dialled user part
+  std::string caller;  // caller's user part / number
+  std::string called;  // dialled user part
   std::string entry_point;
   std::string sip_call_id;
   EpochMillis arrived = 0;
   std::vector<IvrStep> ivr_path;
   std::vector<DigitPress> digits;
-  std::string queue;              // last queue entered; empty if never queued
+  std::string queue;  // last queue entered; empty if never queued
   std::optional<EpochMillis> enqueued;
   std::vector<OfferRecord> offers;
   std::optional<EpochMillis> answered;
-  std::string agent;              // who answered
+  std::string agent;  // who answered
   EpochMillis ended = 0;
   std::string ended_by;  // "caller", "agent", "system" (timeouts, flow hang-up, shutdown)
   // "answered", "abandoned", "short-abandon", "exited", "ivr-hangup", "transferred", "failed"
   std::string outcome;
   std::string end_reason;  // detail: "rtp-timeout", "max-wait", "flow-error: ...", ...
   std::map<std::string, std::string> attributes;  // campaign=..., collected digits, ...
-  std::string recording;  // WAV path, empty if not recorded
+  std::string recording;                          // WAV path, empty if not recorded
+  friend bool operator==(const Interaction&, const Interaction&) = default;
 };
 
 }  // namespace parley::store
