@@ -56,11 +56,14 @@ class TtsService {
 
   using Done = std::function<void(ClipPtr clip, const std::string& error)>;
   // Renders `text` (from memory, disk or espeak-ng) and calls `done` on the worker thread with
-  // the clip, or with null and a reason. Text over kMaxTtsChars is refused.
+  // the clip, or with null and a reason. Text over kMaxTtsChars is refused. Requests are served
+  // in order; when 1000 are already waiting, `done` is called at once, on the calling thread,
+  // with null and "busy". Requests still queued when the service is destroyed get "stopped".
   void render(std::string text, Done done);
   // A rendering already in the memory cache, without waiting; null if not there.
   ClipPtr cached(const std::string& text) const;
-  // Blocks until `text` is rendered (for warming the cache at start). Null on failure.
+  // Blocks until `text` is rendered (for warming the cache at start). Null on failure. Called
+  // from inside a Done callback, it renders right there instead of queueing.
   ClipPtr renderNow(const std::string& text, std::string* error);
 
   struct Impl;
