@@ -111,6 +111,16 @@ bool EngineLoop::call(std::function<void(const engine::Engine&)> fn,
   return done->cv.wait_for(lock, timeout, [&] { return done->done; });
 }
 
+bool EngineLoop::postTask(std::function<void(const engine::Engine&)> fn) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+    queue_.emplace_back(Task(std::move(fn)));
+  }
+  wake_.notify_one();
+  return true;
+}
+
 void EngineLoop::stop() {
   {
     std::lock_guard lock(mutex_);

@@ -55,6 +55,11 @@ class EngineLoop {
   // unless the caller can wait: prefer capturing shared state by value).
   bool call(std::function<void(const engine::Engine&)> fn, std::chrono::milliseconds timeout);
 
+  // Runs `fn` on the loop thread between events, without waiting for it (the way for another
+  // event loop to ask the engine something: `fn` posts the answer back to that loop). False
+  // (and `fn` is dropped) once stop() was called.
+  bool postTask(std::function<void(const engine::Engine&)> fn);
+
   // Stops the loop and joins its thread. Events still queued are dropped. Idempotent.
   void stop();
 

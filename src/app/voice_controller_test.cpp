@@ -1,0 +1,437 @@
+// VoiceController against in-memory SIP, media and prompt ports and the real routing engine:
+// every race the header lists, driven event by event.
+#include "app/voice_controller.h"
+
+#include <deque>
+
+#include <gtest/gtest.h>
+
+namespace parley::app {
+namespace {
+
+using engine::Millis;
+
+constexpr const char* kConfig = R"(
+sip:
+  trusted_sources: [127.0.0.1]
+queues:
+  - name: sales
+    strategy: longest-idle
+    offer_timeout: 20s
+  - name: support
+    strategy: ring-all
+    record: true
+agents:
+  - {extension: "1001", password: demo1001, queues: [sales]}
+  - {extension: "1002", password: demo1002, queues: [sales]}
+  - {extension: "1003", password: demo1003, queues: [support]}
+  - {extension: "1004", password: demo1004, queues: [support]}
+entry_points:
+  - {called: "sip:100@127.0.0.1", flow: main, set: {campaign: spring}}
+flows:
+  main:
+    start: welcome
+    nodes:
+      welcome:
+        menu:
+          prompt: {say: "Press 1 for sales, 2 for support."}
+          options: {"1": sales, "2": support}
+          timeout: 5s
+          retries: 1
+          on_failure: bye
+      sales:
+        queue: {name: sales}
+      support:
+        queue: {name: support}
+      bye: hangup
+)";
+
+struct FakeCalls : sip::Calls {
+  struct Dial {
+    sip::LegId leg;
+    sip::DialRequest request;
+  };
+  std::map<sip::LegId, std::string> answers;  // inbound leg -> our SDP
+  std::map<sip::LegId, int> rejects;
+  std::vector<sip::LegId> hangups;
+  std::vector<Dial> dials;
+  sip::LegId next = 1000;
+
+  void progress(sip::LegId, const std::string&) override {}
+  bool answer(sip::LegId leg, const std::string& sdp) override {
+    answers[leg] = sdp;
+    return true;
+  }
+  void reject(sip::LegId leg, int code, const std::string&) override { rejects[leg] = code; }
+  void hangup(sip::LegId leg) override { hangups.push_back(leg); }
+  sip::LegId dial(const sip::DialRequest& r) override {
+    dials.push_back({++next, r});
+    return next;
+  }
+  std::size_t legCount() const override { return 0; }
+  bool hungUp(sip::LegId leg) const {
+    return std::find(hangups.begin(), hangups.end(), leg) != hangups.end();
+  }
+};
+
+struct FakeMedia : MediaPort {
+  media::StreamId next = 0;
+  std::set<media::StreamId> open;
+  std::vector<std::pair<media::StreamId, media::StreamId>> bridges;
+  std::vector<std::optional<media::RecordingSpec>> recordings;
+  std::map<media::StreamId, media::PlaybackToken> playing;
+  std::set<media::StreamId> looping;
+
+  media::MediaEngine::Negotiated acceptOffer(std::string_view offer) override {
+    if (offer.find("m=audio") == std::string_view::npos) return {0, "", "no audio"};
+    open.insert(++next);
+    return {next, "answer-" + std::to_string(next), ""};
+  }
+  media::MediaEngine::Negotiated createOffer() override {
+    open.insert(++next);
+    return {next, "offer-" + std::to_string(next), ""};
+  }
+  bool applyAnswer(media::StreamId s, std::string_view answer, std::string* error) override {
+    if (answer.find("m=audio") == std::string_view::npos) {
+      if (error) *error = "no audio";
+      return false;
+    }
+    return open.count(s) != 0;
+  }
+  void play(media::StreamId s, std::vector<media::ClipPtr>, media::PlaybackToken t) override {
+    playing[s] = t;
+    looping.erase(s);
+  }
+  void loop(media::StreamId s, media::ClipPtr) override {
+    looping.insert(s);
+    playing.erase(s);
+  }
+  void stopPlayback(media::StreamId s) override {
+    playing.erase(s);
+    looping.erase(s);
+  }
+  bool bridge(media::StreamId a, media::StreamId b,
+              std::optional<media::RecordingSpec> rec) override {
+    bridges.emplace_back(a, b);
+    recordings.push_back(rec);
+    return true;
+  }
+  void close(media::StreamId s) override { open.erase(s); }
+};
+
+// Prompt fetches complete when the test says so (they are asynchronous in the server).
+struct FakePrompts : PromptPort {
+  std::deque<Done> pending;
+  std::vector<std::string> texts;
+  void fetch(const flow::Prompts& prompts, Done done) override {
+    for (const auto& p : prompts) texts.push_back(p.value);
+    pending.push_back(std::move(done));
+  }
+  media::ClipPtr music(const std::string&) override { return std::make_shared<media::Clip>(); }
+};
+
+// The real engine, with events applied when the test pumps (as the engine thread would).
+struct EngineRouting : RoutingPort {
+  engine::Engine engine;
+  std::deque<engine::Event> posted;
+  std::vector<engine::Event> history;
+  std::vector<std::vector<engine::ContactId>> info_requests;
+  void post(engine::Event e) override {
+    history.push_back(e);
+    posted.push_back(std::move(e));
+  }
+  void requestQueueInfo(std::vector<engine::ContactId> contacts) override {
+    info_requests.push_back(std::move(contacts));
+  }
+};
+
+constexpr const char* kOffer = "v=0\r\nm=audio 4000 RTP/AVP 0\r\n";
+constexpr const char* kAnswer = "v=0\r\nm=audio 5000 RTP/AVP 0\r\n";
+
+class VoiceTest : public ::testing::Test {
+ protected:
+  VoiceTest() {
+    ConfigParse parsed = parseConfig(kConfig, "test.yaml");
+    for (const auto& e : parsed.errors) ADD_FAILURE() << e.text;
+    config_ = std::move(*parsed.config);
+    ids_ = addToEngine(config_, routing_.engine);
+    VoiceSetup setup = VoiceSetup::from(config_, ids_, routing_.engine);
+    setup.recordings_dir = "/rec";
+    SipPort sip{&calls_, [this](const std::string& ext) { return phones_[ext]; }};
+    VoiceClock clock;
+    clock.now = [this] { return now_; };
+    clock.wall_ms = [this] { return 1'700'000'000'000 + now_.time_since_epoch().count(); };
+    clock.wake_at = [this](std::optional<engine::TimePoint> at) { wake_ = at; };
+    voice_ = std::make_unique<VoiceController>(
+        std::move(setup), sip, media_, routing_, prompts_, clock,
+        [this](store::Interaction r) { records_.push_back(std::move(r)); });
+  }
+
+  engine::AgentId agent(const std::string& ext) { return *routing_.engine.findAgent(ext); }
+  void login(const std::string& ext) {
+    phones_[ext].push_back("sip:" + ext + "@127.0.0.1:50" + ext.substr(2));
+    routing_.post(engine::ev::AgentLogin{agent(ext), true});
+    pump();
+  }
+  // Applies posted engine events and hands the actions to the controller, until quiet.
+  void pump() {
+    for (int guard = 0; guard < 100 && !routing_.posted.empty(); ++guard) {
+      engine::Event e = std::move(routing_.posted.front());
+      routing_.posted.pop_front();
+      for (const engine::Action& a : routing_.engine.onEvent(e, now_)) voice_->onEngineAction(a);
+    }
+  }
+  void prompts() {
+    while (!prompts_.pending.empty()) {
+      auto done = std::move(prompts_.pending.front());
+      prompts_.pending.pop_front();
+      done({std::make_shared<media::Clip>()});
+    }
+  }
+  // A caller calls 100, the menu plays, the caller presses `key`. Returns the caller's leg.
+  sip::LegId callAndPress(char key, sip::LegId leg = 1) {
+    sip::InboundCall in;
+    in.leg = leg;
+    in.request_user = "100";
+    in.request_host = "127.0.0.1";
+    in.from_user = "0701234567";
+    in.call_id = "c" + std::to_string(leg);
+    in.sdp = kOffer;
+    voice_->onInvite(in);
+    voice_->onEstablished(leg);
+    prompts();
+    voice_->onInfoDtmf(leg, key);
+    pump();
+    return leg;
+  }
+  const FakeCalls::Dial* dialTo(const std::string& ext) {
+    for (const auto& d : calls_.dials) {
+      if (d.request.target.find("sip:" + ext + "@") == 0) return &d;
+    }
+    return nullptr;
+  }
+  void advance(Millis by) {
+    now_ += by;
+    if (wake_ && *wake_ <= now_) voice_->onTimer();
+    routing_.post(engine::ev::Tick{});
+    pump();
+  }
+
+  Config config_;
+  EngineIds ids_;
+  FakeCalls calls_;
+  FakeMedia media_;
+  FakePrompts prompts_;
+  EngineRouting routing_;
+  std::map<std::string, std::vector<std::string>> phones_;
+  engine::TimePoint now_ = engine::atSeconds(100);
+  std::optional<engine::TimePoint> wake_;
+  std::vector<store::Interaction> records_;
+  std::unique_ptr<VoiceController> voice_;
+};
+
+TEST_F(VoiceTest, UnknownNumberGets404) {
+  sip::InboundCall in;
+  in.leg = 7;
+  in.request_user = "999";
+  in.request_host = "127.0.0.1";
+  in.sdp = kOffer;
+  voice_->onInvite(in);
+  EXPECT_EQ(calls_.rejects[7], 404);
+  EXPECT_EQ(voice_->callCount(), 0u);
+}
+
+TEST_F(VoiceTest, OfferWithoutAudioGets488) {
+  sip::InboundCall in;
+  in.leg = 7;
+  in.request_user = "100";
+  in.request_host = "127.0.0.1";
+  in.sdp = "v=0\r\n";
+  voice_->onInvite(in);
+  EXPECT_EQ(calls_.rejects[7], 488);
+  sip::InboundCall no_sdp = in;
+  no_sdp.leg = 8;
+  no_sdp.sdp.clear();
+  voice_->onInvite(no_sdp);
+  EXPECT_EQ(calls_.rejects[8], 488);
+}
+
+TEST_F(VoiceTest, MenuKeyQueuesAndLongestIdleAgentIsConnected) {
+  login("1002");
+  now_ += Millis{1000};
+  login("1001");
+  const sip::LegId caller = callAndPress('1');
+  EXPECT_EQ(calls_.answers.count(caller), 1u);
+  ASSERT_FALSE(prompts_.texts.empty());
+  EXPECT_EQ(prompts_.texts[0], "Press 1 for sales, 2 for support.");
+  // 1002 logged in first, so it has been idle longest.
+  const FakeCalls::Dial* dial = dialTo("1002");
+  ASSERT_NE(dial, nullptr);
+  EXPECT_EQ(dialTo("1001"), nullptr);
+  EXPECT_EQ(dial->request.from_user, "0701234567");
+  voice_->onAnswered(dial->leg, kAnswer);
+  pump();
+  ASSERT_EQ(media_.bridges.size(), 1u);
+  EXPECT_FALSE(media_.recordings[0].has_value());  // sales does not record
+  // The agent hangs up: the caller's leg goes too and the record says who.
+  voice_->onLegEnded(dial->leg, sip::LegEnded{sip::LegEnd::Bye, true, 0, ""});
+  pump();
+  EXPECT_TRUE(calls_.hungUp(caller));
+  ASSERT_EQ(records_.size(), 1u);
+  const store::Interaction& r = records_[0];
+  EXPECT_EQ(r.outcome, "answered");
+  EXPECT_EQ(r.agent, "1002");
+  EXPECT_EQ(r.ended_by, "agent");
+  EXPECT_EQ(r.queue, "sales");
+  EXPECT_EQ(r.attributes.at("campaign"), "spring");
+  ASSERT_EQ(r.digits.size(), 1u);
+  EXPECT_EQ(r.digits[0].key, '1');
+  EXPECT_EQ(r.digits[0].via, "info");
+  ASSERT_EQ(r.offers.size(), 1u);
+  EXPECT_EQ(r.offers[0].result, "answered");
+  ASSERT_FALSE(r.ivr_path.empty());
+  EXPECT_EQ(r.ivr_path[0].node, "welcome");
+  EXPECT_EQ(r.ivr_path[0].result, "1");
+  EXPECT_EQ(routing_.engine.liveContactCount(), 0u);
+  EXPECT_TRUE(media_.open.empty());
+  EXPECT_EQ(voice_->callCount(), 0u);
+}
+
+TEST_F(VoiceTest, CallerHangingUpWhileAgentRingsIsAbandonedAndTheRingingStops) {
+  login("1001");
+  const sip::LegId caller = callAndPress('1');
+  const FakeCalls::Dial* dial = dialTo("1001");
+  ASSERT_NE(dial, nullptr);
+  now_ += Millis{8000};
+  voice_->onLegEnded(caller, sip::LegEnded{sip::LegEnd::Bye, true, 0, ""});
+  pump();
+  EXPECT_TRUE(calls_.hungUp(dial->leg));
+  ASSERT_EQ(records_.size(), 1u);
+  EXPECT_EQ(records_[0].outcome, "abandoned");
+  EXPECT_EQ(records_[0].ended_by, "caller");
+  EXPECT_EQ(routing_.engine.liveContactCount(), 0u);
+  // The agent's phone answers anyway, too late: that leg is hung up.
+  const std::size_t before = calls_.hangups.size();
+  voice_->onAnswered(dial->leg, kAnswer);
+  EXPECT_EQ(calls_.hangups.size(), before + 1);
+  EXPECT_EQ(routing_.engine.agentState(agent("1001")), engine::AgentState::Available);
+}
+
+TEST_F(VoiceTest, ShortAbandonWhenTheCallerLeavesQuickly) {
+  const sip::LegId caller = callAndPress('1');  // nobody logged in: waits
+  now_ += Millis{2000};
+  voice_->onLegEnded(caller, sip::LegEnded{sip::LegEnd::Bye, true, 0, ""});
+  pump();
+  ASSERT_EQ(records_.size(), 1u);
+  EXPECT_EQ(records_[0].outcome, "short-abandon");
+}
+
+TEST_F(VoiceTest, BusyAgentMovesTheCallToTheNextAgent) {
+  login("1001");
+  now_ += Millis{1000};
+  login("1002");
+  callAndPress('1');
+  const FakeCalls::Dial* first = dialTo("1001");
+  ASSERT_NE(first, nullptr);
+  voice_->onLegEnded(first->leg, sip::LegEnded{sip::LegEnd::Failed, true, 486, "Busy Here"});
+  pump();
+  const FakeCalls::Dial* second = dialTo("1002");
+  ASSERT_NE(second, nullptr);
+  voice_->onAnswered(second->leg, kAnswer);
+  pump();
+  ASSERT_EQ(media_.bridges.size(), 1u);
+  voice_->shutdown();
+  ASSERT_EQ(records_.size(), 1u);
+  ASSERT_EQ(records_[0].offers.size(), 2u);
+  EXPECT_EQ(records_[0].offers[0].agent, "1001");
+  EXPECT_EQ(records_[0].offers[0].result, "rejected");
+  EXPECT_EQ(records_[0].offers[0].sip_code, 486);
+  EXPECT_EQ(records_[0].offers[1].result, "answered");
+  EXPECT_EQ(records_[0].agent, "1002");
+}
+
+TEST_F(VoiceTest, RingAllSecondAnswerGetsBye) {
+  login("1003");
+  login("1004");
+  const sip::LegId caller = callAndPress('2');
+  const FakeCalls::Dial* a = dialTo("1003");
+  const FakeCalls::Dial* b = dialTo("1004");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  // Both answer before the engine hears of either.
+  voice_->onAnswered(a->leg, kAnswer);
+  voice_->onAnswered(b->leg, kAnswer);
+  pump();
+  ASSERT_EQ(media_.bridges.size(), 1u);
+  EXPECT_TRUE(media_.recordings[0].has_value());  // support records
+  EXPECT_TRUE(calls_.hungUp(b->leg));
+  EXPECT_FALSE(calls_.hungUp(a->leg));
+  EXPECT_FALSE(calls_.hungUp(caller));
+  EXPECT_EQ(routing_.engine.agentState(agent("1003")), engine::AgentState::Busy);
+  EXPECT_EQ(routing_.engine.agentState(agent("1004")), engine::AgentState::Available);
+  voice_->onLegEnded(caller, sip::LegEnded{sip::LegEnd::Bye, true, 0, ""});
+  pump();
+  ASSERT_EQ(records_.size(), 1u);
+  EXPECT_EQ(records_[0].ended_by, "caller");
+  EXPECT_EQ(records_[0].outcome, "answered");
+  EXPECT_FALSE(records_[0].recording.empty());
+}
+
+TEST_F(VoiceTest, AgentWithoutARegisteredPhoneIsSkipped) {
+  login("1001");
+  phones_["1001"].clear();  // registration gone, logout not yet seen
+  now_ += Millis{1000};
+  login("1002");
+  callAndPress('1');
+  EXPECT_EQ(dialTo("1001"), nullptr);
+  EXPECT_NE(dialTo("1002"), nullptr);
+}
+
+TEST_F(VoiceTest, EveryPhoneOfTheAgentRingsAndTheFirstAnswerWins) {
+  phones_["1001"].push_back("sip:1001@127.0.0.1:6001");
+  login("1001");
+  callAndPress('1');
+  ASSERT_EQ(calls_.dials.size(), 2u);
+  voice_->onAnswered(calls_.dials[1].leg, kAnswer);
+  EXPECT_TRUE(calls_.hungUp(calls_.dials[0].leg));
+  pump();
+  EXPECT_EQ(media_.bridges.size(), 1u);
+}
+
+TEST_F(VoiceTest, NoKeyHangsUpAfterTheRetries) {
+  sip::InboundCall in;
+  in.leg = 3;
+  in.request_user = "100";
+  in.request_host = "127.0.0.1";
+  in.sdp = kOffer;
+  voice_->onInvite(in);
+  voice_->onEstablished(3);
+  for (int i = 0; i < 10 && voice_->callCount() > 0; ++i) {
+    prompts();
+    voice_->onPlaybackDone(1, media_.playing.count(1) ? media_.playing[1] : 0);
+    advance(Millis{6000});
+  }
+  EXPECT_TRUE(calls_.hungUp(3));
+  ASSERT_EQ(records_.size(), 1u);
+  EXPECT_EQ(records_[0].outcome, "ivr-hangup");
+  EXPECT_EQ(records_[0].ended_by, "system");
+}
+
+TEST_F(VoiceTest, QueuedCallerHearsMusicAndPositionUpdates) {
+  callAndPress('1');
+  EXPECT_EQ(media_.looping.count(1), 1u);
+  ASSERT_FALSE(routing_.info_requests.empty());
+  voice_->onQueueInfo({QueueInfo{engine::ContactId{1}, 1, Millis{60'000}}});
+  EXPECT_EQ(voice_->callCount(), 1u);
+}
+
+TEST_F(VoiceTest, MediaTimeoutEndsTheCall) {
+  const sip::LegId caller = callAndPress('1');
+  voice_->onMediaTimeout(1);
+  EXPECT_TRUE(calls_.hungUp(caller));
+  ASSERT_EQ(records_.size(), 1u);
+  EXPECT_EQ(records_[0].end_reason, "rtp-timeout");
+}
+
+}  // namespace
+}  // namespace parley::app
