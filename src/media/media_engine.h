@@ -89,16 +89,25 @@ class MediaEngine {
     std::unique_ptr<MediaEngine> engine;  // null on failure
     std::string error;
   };
-  // Validates the config (address, port range, at least one codec). Call on the loop thread.
+  // Validates the config (address, port range, at least one codec). Call on the loop thread,
+  // after libre_init() (SipServer::start does it) and re_thread_init() on that thread. Do not
+  // destroy the engine from inside one of its handlers.
   static Created create(MediaEngineConfig config, MediaEvents events);
   ~MediaEngine();  // closes every stream (recordings are finished)
   MediaEngine(const MediaEngine&) = delete;
   MediaEngine& operator=(const MediaEngine&) = delete;
 
+  enum class Failure : std::uint8_t {
+    None,
+    MalformedSdp,   // answer the INVITE with 400
+    NoCommonCodec,  // no usable audio line or codec: 488
+    NoPort,         // no free RTP port (or socket error): 500/503
+  };
   struct Negotiated {
     StreamId stream = 0;  // 0 on failure
     std::string sdp;      // our answer or offer (full SDP body); empty on failure
     std::string error;    // why: no common codec (answer with 488), malformed SDP (400), no port
+    Failure failure = Failure::None;  // the same, for choosing the SIP response
   };
   // A stream for a peer's SDP offer (an inbound INVITE): binds an RTP port, picks the first of
   // our codecs the offer has (and telephone-event if offered), and returns our answer.

@@ -1,0 +1,555 @@
+#include "media/media_engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+
+#include "media/rtp_g711.h"
+#include "media/rtp_libre.h"
+#include "media/rtp_stream.h"
+#include "media/sdp_negotiation.h"
+
+namespace parley::media {
+namespace {
+
+constexpr std::uint64_t kTickMs = 20;
+constexpr std::uint64_t kMaxCatchUpFrames = 5;   // after a stall, send at most 100 ms at once
+constexpr std::uint64_t kTimeoutCheckTicks = 5;  // inactivity checked every 100 ms
+constexpr std::size_t kDecodeChunk = 320;
+// An incoming timestamp moving further than this (either way) restarts the relay mapping.
+constexpr std::int32_t kMaxTimestampJump = 10 * kSampleRate;
+
+}  // namespace
+
+struct MediaEngine::Impl {
+  MediaEngineConfig config;
+  MediaEvents events;
+  SdpParams sdp;
+  sa bind_address{};
+  std::uint16_t port_min = 0;  // even
+  std::uint16_t port_max = 0;
+  std::uint16_t next_port = 0;  // where the port search starts (rotates)
+
+  std::unordered_map<StreamId, std::unique_ptr<Stream>> streams;
+  StreamId next_id = 1;
+
+  tmr pace_timer{};
+  std::uint64_t pace_start_ms = 0;
+  std::uint64_t ticks_done = 0;
+
+  // Handler calls wait here until the loop runs the zero-delay defer timer.
+  enum class EventKind : std::uint8_t { Dtmf, PlaybackDone, Timeout };
+  struct Pending {
+    EventKind kind;
+    StreamId stream;
+    std::uint64_t serial;
+    PlaybackToken token;
+    char key;
+    DtmfSource source;
+  };
+  tmr defer_timer{};
+  std::vector<Pending> pending;
+  std::vector<Pending> draining;
+
+  MemRef<mbuf> frame;  // reused for every paced frame
+  MediaStats stats;
+
+  ~Impl() {
+    tmr_cancel(&pace_timer);
+    tmr_cancel(&defer_timer);
+    for (auto& [id, s] : streams) unbridgeStream(*s);
+    streams.clear();
+  }
+
+  Stream* find(StreamId id) const {
+    auto it = streams.find(id);
+    return it == streams.end() ? nullptr : it->second.get();
+  }
+
+  // --- deferred events -------------------------------------------------------------------------
+
+  void defer(Pending p) {
+    pending.push_back(p);
+    if (!tmr_isrunning(&defer_timer)) tmr_start(&defer_timer, 0, &Impl::onDefer, this);
+  }
+
+  static void onDefer(void* arg) {
+    auto* self = static_cast<Impl*>(arg);
+    self->draining.clear();
+    self->draining.swap(self->pending);
+    for (const Pending& p : self->draining) self->dispatch(p);
+  }
+
+  void dispatch(const Pending& p) {
+    Stream* s = find(p.stream);
+    if (!s) return;  // closed meanwhile: nothing is reported for a closed stream
+    switch (p.kind) {
+      case EventKind::Dtmf:
+        if (events.on_dtmf) events.on_dtmf(p.stream, p.key, p.source);
+        break;
+      case EventKind::PlaybackDone:
+        if (s->serial == p.serial && events.on_playback_done) events.on_playback_done(p.stream, p.token);
+        break;
+      case EventKind::Timeout:
+        if (events.on_timeout) events.on_timeout(p.stream);
+        break;
+    }
+  }
+
+  void reportDigit(Stream& s, char key, DtmfSource source) {
+    defer({EventKind::Dtmf, s.id, 0, 0, key, source});
+  }
+
+  // --- ports and streams -----------------------------------------------------------------------
+
+  // Binds an even RTP port (and libre's RTCP socket on the next one) from the configured range.
+  bool bind(Stream& s) {
+    const std::uint32_t slots = (static_cast<std::uint32_t>(port_max) - port_min) / 2 + 1;
+    for (std::uint32_t i = 0; i < slots; ++i) {
+      const std::uint16_t port = next_port;
+      next_port = static_cast<std::uint16_t>(port + 2 > port_max ? port_min : port + 2);
+      if (static_cast<std::uint32_t>(port) + 1 > 65535) continue;
+      struct rtp_sock* rs = nullptr;
+      if (rtp_listen(&rs, IPPROTO_UDP, &bind_address, port, static_cast<std::uint16_t>(port + 1),
+                     false, &Impl::onRtpUnused, nullptr, &s) != 0) {
+        continue;
+      }
+      s.rtp = MemRef<struct rtp_sock>(rs);
+      s.local_port = port;
+      // Our own receive handler so malformed datagrams are counted (libre's drops them silently).
+      udp_handler_set(static_cast<udp_sock*>(rtp_sock(rs)), &Impl::onUdp, &s);
+      udp_handler_set(static_cast<udp_sock*>(rtcp_sock(rs)), &Impl::onRtcp, nullptr);
+      return true;
+    }
+    return false;
+  }
+
+  Stream& newStream() {
+    auto s = std::make_unique<Stream>();
+    s->engine = this;
+    s->id = next_id++;
+    s->next_ts = rand_u32();
+    Stream& ref = *s;
+    streams.emplace(ref.id, std::move(s));
+    return ref;
+  }
+
+  void applyNegotiated(Stream& s, const RemoteMedia& m) {
+    s.state = StreamState::Negotiated;
+    (void)sa_set_str(&s.remote, m.address.c_str(), m.port);
+    s.codec = m.codec;
+    s.pt = codecPayloadType(m.codec);
+    s.telephone_event_pt = m.telephone_event_pt;
+    s.may_send = m.may_send;
+    s.last_activity_ms = tmr_jiffies();
+    s.seen_rx_count = s.rx_count;
+    if (dtmf_dec_alloc(s.dtmf.out(), kSampleRate, 1, &Impl::onInBandDigit, &s) != 0) {
+      spdlog::warn("media: stream {}: no in-band DTMF detector", s.id);
+    }
+  }
+
+  // --- sending ---------------------------------------------------------------------------------
+
+  void setMode(Stream& s, SendMode mode) {
+    s.mode = mode;
+    ++s.serial;
+    s.resync = true;
+    s.clips.clear();
+    s.clip_index = s.clip_pos = 0;
+    s.loop_clip.reset();
+  }
+
+  // The timestamp for a packet starting a talk spurt now: the counter, moved on by the time the
+  // stream was silent (whole frames), so the receiver's clock stays in step.
+  static std::uint32_t resumeTs(const Stream& s, std::uint64_t now_ms) {
+    if (!s.ever_sent || now_ms <= s.last_send_ms) return s.next_ts;
+    const std::uint64_t gap = now_ms - s.last_send_ms;
+    if (gap <= kTickMs + kTickMs / 2) return s.next_ts;
+    const std::uint64_t frames = (gap - kTickMs + kTickMs / 2) / kTickMs;
+    return s.next_ts + static_cast<std::uint32_t>(frames * kFrameSamples);
+  }
+
+  // Fills one frame from the stream's clips; true when a playback just finished.
+  static bool fillFrame(Stream& s, std::int16_t* out) {
+    std::size_t filled = 0;
+    if (s.mode == SendMode::Looping) {
+      const auto& samples = s.loop_clip->samples;
+      while (filled < kFrameSamples) {
+        if (s.clip_pos >= samples.size()) s.clip_pos = 0;
+        const std::size_t n = std::min(kFrameSamples - filled, samples.size() - s.clip_pos);
+        std::memcpy(out + filled, samples.data() + s.clip_pos, n * sizeof(std::int16_t));
+        filled += n;
+        s.clip_pos += n;
+      }
+      return false;
+    }
+    while (filled < kFrameSamples && s.clip_index < s.clips.size()) {
+      const auto& samples = s.clips[s.clip_index]->samples;
+      const std::size_t n = std::min(kFrameSamples - filled, samples.size() - s.clip_pos);
+      std::memcpy(out + filled, samples.data() + s.clip_pos, n * sizeof(std::int16_t));
+      filled += n;
+      s.clip_pos += n;
+      if (s.clip_pos >= samples.size()) {
+        ++s.clip_index;
+        s.clip_pos = 0;
+      }
+    }
+    std::fill(out + filled, out + kFrameSamples, std::int16_t{0});
+    return s.clip_index >= s.clips.size();
+  }
+
+  void sendFrame(Stream& s, std::uint64_t now_ms) {
+    std::int16_t pcm[kFrameSamples];
+    const bool done = fillFrame(s, pcm);
+    mbuf* mb = frame.get();
+    mb->pos = RTP_HEADER_SIZE;
+    mb->end = RTP_HEADER_SIZE + kFrameSamples;
+    g711Encode(s.codec, pcm, kFrameSamples, mb->buf + RTP_HEADER_SIZE);
+    const bool marker = s.resync;
+    const std::uint32_t ts = marker ? resumeTs(s, now_ms) : s.next_ts;
+    s.resync = false;
+    if (s.may_send && rtp_send(s.rtp.get(), &s.remote, false, marker, s.pt, ts, mb) == 0) {
+      ++stats.packets_sent;
+    }
+    s.next_ts = ts + static_cast<std::uint32_t>(kFrameSamples);
+    s.last_send_ms = now_ms;
+    s.ever_sent = true;
+    if (done) {
+      const PlaybackToken token = s.token;
+      setMode(s, SendMode::Silent);
+      // Carries the serial of the now silent stream: a later play() makes the event stale.
+      defer({EventKind::PlaybackDone, s.id, s.serial, token, 0, DtmfSource::Rfc4733});
+    }
+  }
+
+  static void onPace(void* arg) {
+    auto* self = static_cast<Impl*>(arg);
+    const std::uint64_t now = tmr_jiffies();
+    const std::uint64_t due_total = (now - self->pace_start_ms) / kTickMs + 1;
+    std::uint64_t due = due_total > self->ticks_done ? due_total - self->ticks_done : 0;
+    if (due > kMaxCatchUpFrames) {
+      self->ticks_done += due - kMaxCatchUpFrames;  // a long stall: skip, do not burst
+      due = kMaxCatchUpFrames;
+    }
+    for (std::uint64_t i = 0; i < due; ++i) {
+      ++self->ticks_done;
+      for (auto& [id, s] : self->streams) {
+        if (s->state != StreamState::Negotiated) continue;
+        if (s->mode == SendMode::Playing || s->mode == SendMode::Looping) self->sendFrame(*s, now);
+      }
+      if (self->ticks_done % kTimeoutCheckTicks == 0) self->checkTimeouts(now);
+    }
+    const std::uint64_t next = self->pace_start_ms + self->ticks_done * kTickMs;
+    tmr_start(&self->pace_timer, next > now ? next - now : 1, &Impl::onPace, self);
+  }
+
+  void checkTimeouts(std::uint64_t now) {
+    const auto timeout = static_cast<std::uint64_t>(config.rtp_timeout.count());
+    for (auto& [id, s] : streams) {
+      if (s->state != StreamState::Negotiated) continue;
+      if (s->rx_count != s->seen_rx_count) {
+        s->seen_rx_count = s->rx_count;
+        s->last_activity_ms = now;
+      } else if (timeout > 0 && !s->timed_out && now - s->last_activity_ms >= timeout) {
+        s->timed_out = true;
+        defer({EventKind::Timeout, s->id, 0, 0, 0, DtmfSource::Rfc4733});
+      }
+    }
+  }
+
+  // --- receiving -------------------------------------------------------------------------------
+
+  static void onRtpUnused(const sa*, const rtp_header*, mbuf*, void*) {}
+  static void onRtcp(const sa*, mbuf*, void*) {}  // RTCP is not used; dropped unread
+
+  static void onInBandDigit(char digit, void* arg) {
+    auto* s = static_cast<Stream*>(arg);
+    if (s->saw_telephone_event) return;
+    s->engine->reportDigit(*s, digit, DtmfSource::InBand);
+  }
+
+  static void onUdp(const sa* /*src*/, mbuf* mb, void* arg) {
+    auto* s = static_cast<Stream*>(arg);
+    s->engine->receive(*s, mb);
+  }
+
+  void receive(Stream& s, mbuf* mb) {
+    ++stats.packets_received;
+    rtp_header hdr;
+    if (rtp_decode(s.rtp.get(), mb, &hdr) != 0 || s.state != StreamState::Negotiated) {
+      ++stats.packets_dropped;
+      return;
+    }
+    std::uint8_t* payload = mbuf_buf(mb);
+    std::size_t n = mbuf_get_left(mb);
+    if (hdr.pad) {
+      const std::size_t pad = n > 0 ? payload[n - 1] : 0;
+      if (pad == 0 || pad > n) {
+        ++stats.packets_dropped;
+        return;
+      }
+      n -= pad;
+      mb->end = mb->pos + n;
+    }
+    ++s.rx_count;
+    if (s.telephone_event_pt >= 0 && hdr.pt == s.telephone_event_pt) {
+      receiveTelephoneEvent(s, hdr, payload, n);
+      return;
+    }
+    Codec codec;
+    if (hdr.pt == 0) {
+      codec = Codec::Pcmu;
+    } else if (hdr.pt == 8) {
+      codec = Codec::Pcma;
+    } else {
+      ++stats.packets_dropped;
+      return;
+    }
+    if (n == 0) return;
+
+    const bool detect = !s.peer && s.dtmf && !s.saw_telephone_event;
+    if (detect || s.recorder) {
+      std::int16_t pcm[kDecodeChunk];
+      for (std::size_t off = 0; off < n; off += kDecodeChunk) {
+        const std::size_t len = std::min(kDecodeChunk, n - off);
+        g711Decode(codec, payload + off, len, pcm);
+        if (s.recorder) s.recorder->add(s.record_channel, pcm, len);
+        if (detect) dtmf_dec_probe(s.dtmf.get(), pcm, len);
+      }
+    }
+
+    Stream* dst = s.peer;
+    if (!dst || dst->mode != SendMode::Relaying || dst->state != StreamState::Negotiated) return;
+    g711Transcode(codec, dst->codec, payload, n);
+    const std::uint64_t now = tmr_jiffies();
+    bool marker = false;
+    const std::int32_t jump = static_cast<std::int32_t>(hdr.ts - dst->relay_last_in_ts);
+    if (dst->resync || hdr.ssrc != dst->relay_ssrc || jump > kMaxTimestampJump ||
+        jump < -kMaxTimestampJump) {
+      dst->relay_offset = resumeTs(*dst, now) - hdr.ts;
+      dst->relay_ssrc = hdr.ssrc;
+      dst->resync = false;
+      marker = true;
+    }
+    dst->relay_last_in_ts = hdr.ts;
+    const std::uint32_t ts = hdr.ts + dst->relay_offset;
+    const std::uint32_t end_ts = ts + static_cast<std::uint32_t>(n);
+    if (!dst->ever_sent || static_cast<std::int32_t>(end_ts - dst->next_ts) > 0) dst->next_ts = end_ts;
+    dst->last_send_ms = now;
+    dst->ever_sent = true;
+    if (!dst->may_send) return;
+    // mb's position is the payload, after the received header: rtp_send writes the new header
+    // over the old one, so the packet is relayed without copying or allocating.
+    if (rtp_send(dst->rtp.get(), &dst->remote, false, marker, dst->pt, ts, mb) == 0) {
+      ++stats.packets_sent;
+      ++stats.packets_relayed;
+    }
+  }
+
+  // RFC 4733: one report per event; an event is identified by its RTP timestamp (all packets
+  // of one key press, including the three end packets, carry the timestamp of its start).
+  void receiveTelephoneEvent(Stream& s, const rtp_header& hdr, const std::uint8_t* p, std::size_t n) {
+    if (n < 4) {
+      ++stats.packets_dropped;
+      return;
+    }
+    const std::uint8_t code = p[0];
+    const int digit = telev_code2digit(code);
+    if (digit < 0) return;  // a tone or signal that is not a key
+    s.saw_telephone_event = true;
+    if (s.have_event && s.event_ts == hdr.ts && s.event_code == code) return;
+    s.have_event = true;
+    s.event_ts = hdr.ts;
+    s.event_code = code;
+    reportDigit(s, static_cast<char>(digit), DtmfSource::Rfc4733);
+  }
+
+  // --- bridging --------------------------------------------------------------------------------
+
+  void unbridgeStream(Stream& s) {
+    Stream* p = s.peer;
+    if (!p) return;
+    for (Stream* x : {&s, p}) {
+      x->peer = nullptr;
+      if (x->recorder) x->recorder->finish();
+      x->recorder.reset();
+      if (x->mode == SendMode::Relaying) setMode(*x, SendMode::Silent);
+      if (x->dtmf) dtmf_dec_reset(x->dtmf.get(), kSampleRate, 1);
+    }
+  }
+};
+
+MediaEngine::MediaEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+MediaEngine::~MediaEngine() = default;
+
+MediaEngine::Created MediaEngine::create(MediaEngineConfig config, MediaEvents events) {
+  auto impl = std::make_unique<Impl>();
+  if (sa_set_str(&impl->bind_address, config.rtp_address.c_str(), 0) != 0) {
+    return {nullptr, "rtp_address is not an IP address: " + config.rtp_address};
+  }
+  const std::string advertised =
+      config.advertised_address.empty() ? config.rtp_address : config.advertised_address;
+  sa probe{};
+  if (sa_set_str(&probe, advertised.c_str(), 0) != 0) {
+    return {nullptr, "advertised_address is not an IP address: " + advertised};
+  }
+  const std::uint32_t min_even = (static_cast<std::uint32_t>(config.rtp_port_min) + 1) & ~1u;
+  if (config.rtp_port_min == 0 || min_even + 1 > config.rtp_port_max) {
+    return {nullptr, "rtp port range must hold an even port and the one after it"};
+  }
+  if (config.codecs.empty()) return {nullptr, "no codecs"};
+  if (config.telephone_event_pt < 96 || config.telephone_event_pt > 127) {
+    return {nullptr, "telephone_event_pt must be a dynamic payload type (96-127)"};
+  }
+  impl->port_min = static_cast<std::uint16_t>(min_even);
+  impl->port_max = config.rtp_port_max;
+  const std::uint32_t slots = (impl->port_max - impl->port_min) / 2 + 1;
+  impl->next_port = static_cast<std::uint16_t>(impl->port_min + 2 * (rand_u32() % slots));
+  impl->sdp.address = advertised;
+  impl->sdp.codecs = config.codecs;
+  impl->sdp.telephone_event_pt = config.telephone_event_pt;
+  impl->config = std::move(config);
+  impl->events = std::move(events);
+  impl->frame = MemRef<mbuf>(mbuf_alloc(RTP_HEADER_SIZE + kFrameSamples));
+  if (!impl->frame) return {nullptr, "out of memory"};
+  tmr_init(&impl->pace_timer);
+  tmr_init(&impl->defer_timer);
+  impl->pace_start_ms = tmr_jiffies();
+  tmr_start(&impl->pace_timer, kTickMs, &Impl::onPace, impl.get());
+  return {std::unique_ptr<MediaEngine>(new MediaEngine(std::move(impl))), {}};
+}
+
+MediaEngine::Negotiated MediaEngine::acceptOffer(std::string_view remote_offer) {
+  const SdpOutcome parsed = parseOffer(remote_offer, impl_->sdp);
+  if (parsed.error != SdpError::None) {
+    const bool malformed = parsed.error == SdpError::Malformed;
+    return {0, {}, (malformed ? "malformed SDP: " : "no common codec: ") + parsed.message,
+            malformed ? Failure::MalformedSdp : Failure::NoCommonCodec};
+  }
+  Stream& s = impl_->newStream();
+  if (!impl_->bind(s)) {
+    impl_->streams.erase(s.id);
+    return {0, {}, "no RTP port free", Failure::NoPort};
+  }
+  std::string answer = encodeAnswer(impl_->sdp, s.local_port, parsed.media);
+  if (answer.empty()) {
+    impl_->streams.erase(s.id);
+    return {0, {}, "cannot encode SDP answer", Failure::NoPort};
+  }
+  impl_->applyNegotiated(s, parsed.media);
+  return {s.id, std::move(answer), {}, Failure::None};
+}
+
+MediaEngine::Negotiated MediaEngine::createOffer() {
+  Stream& s = impl_->newStream();
+  if (!impl_->bind(s)) {
+    impl_->streams.erase(s.id);
+    return {0, {}, "no RTP port free", Failure::NoPort};
+  }
+  std::string offer = encodeOffer(impl_->sdp, s.local_port);
+  if (offer.empty()) {
+    impl_->streams.erase(s.id);
+    return {0, {}, "cannot encode SDP offer", Failure::NoPort};
+  }
+  return {s.id, std::move(offer), {}, Failure::None};
+}
+
+bool MediaEngine::applyAnswer(StreamId stream, std::string_view remote_answer, std::string* error) {
+  Stream* s = impl_->find(stream);
+  auto fail = [&](std::string message) {
+    if (error) *error = std::move(message);
+    return false;
+  };
+  if (!s) return fail("unknown stream");
+  if (s->state != StreamState::Offered) return fail("stream is not waiting for an answer");
+  const SdpOutcome parsed = parseAnswer(remote_answer, impl_->sdp);
+  if (parsed.error != SdpError::None) {
+    s->state = StreamState::Failed;
+    return fail((parsed.error == SdpError::Malformed ? "malformed SDP: " : "no common codec: ") +
+                parsed.message);
+  }
+  impl_->applyNegotiated(*s, parsed.media);
+  return true;
+}
+
+void MediaEngine::play(StreamId stream, std::vector<ClipPtr> clips, PlaybackToken token) {
+  Stream* s = impl_->find(stream);
+  if (!s) return;
+  impl_->setMode(*s, SendMode::Playing);
+  std::erase_if(clips, [](const ClipPtr& c) { return !c || c->samples.empty(); });
+  if (clips.empty()) {
+    impl_->setMode(*s, SendMode::Silent);
+    impl_->defer({Impl::EventKind::PlaybackDone, s->id, s->serial, token, 0, DtmfSource::Rfc4733});
+    return;
+  }
+  s->clips = std::move(clips);
+  s->token = token;
+}
+
+void MediaEngine::loop(StreamId stream, ClipPtr clip) {
+  Stream* s = impl_->find(stream);
+  if (!s) return;
+  if (!clip || clip->samples.empty()) {
+    impl_->setMode(*s, SendMode::Silent);
+    return;
+  }
+  impl_->setMode(*s, SendMode::Looping);
+  s->loop_clip = std::move(clip);
+}
+
+void MediaEngine::stopPlayback(StreamId stream) {
+  if (Stream* s = impl_->find(stream)) impl_->setMode(*s, SendMode::Silent);
+}
+
+bool MediaEngine::bridge(StreamId a, StreamId b, std::optional<RecordingSpec> recording) {
+  Stream* sa = impl_->find(a);
+  Stream* sb = impl_->find(b);
+  if (!sa || !sb || sa == sb) return false;
+  if (sa->state != StreamState::Negotiated || sb->state != StreamState::Negotiated) return false;
+  impl_->unbridgeStream(*sa);
+  impl_->unbridgeStream(*sb);
+  sa->peer = sb;
+  sb->peer = sa;
+  impl_->setMode(*sa, SendMode::Relaying);
+  impl_->setMode(*sb, SendMode::Relaying);
+  if (recording) {
+    std::string error;
+    std::shared_ptr<Recorder> recorder = Recorder::open(recording->path, &error);
+    if (!recorder) {
+      spdlog::error("media: bridge {}<->{}: recording not started: {}", a, b, error);
+    } else {
+      sa->recorder = recorder;
+      sa->record_channel = 0;
+      sb->recorder = std::move(recorder);
+      sb->record_channel = 1;
+    }
+  }
+  return true;
+}
+
+void MediaEngine::unbridge(StreamId stream) {
+  if (Stream* s = impl_->find(stream)) impl_->unbridgeStream(*s);
+}
+
+void MediaEngine::close(StreamId stream) {
+  auto it = impl_->streams.find(stream);
+  if (it == impl_->streams.end()) return;
+  impl_->unbridgeStream(*it->second);
+  impl_->streams.erase(it);
+}
+
+std::optional<Codec> MediaEngine::codecOf(StreamId stream) const {
+  Stream* s = impl_->find(stream);
+  if (!s || s->state != StreamState::Negotiated) return std::nullopt;
+  return s->codec;
+}
+
+MediaStats MediaEngine::stats() const {
+  MediaStats out = impl_->stats;
+  out.streams_open = impl_->streams.size();
+  return out;
+}
+
+}  // namespace parley::media

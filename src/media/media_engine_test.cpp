@@ -1,0 +1,625 @@
+// MediaEngine on a real libre loop thread, with peers that are plain UDP sockets on loopback
+// (the test thread crafts and reads RTP by hand, so the checks do not share code with the
+// engine). Every wait is bounded.
+#include "media/media_engine.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "media/rtp_libre.h"
+
+namespace parley::media {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kWait = 5s;
+
+// --- a libre loop on its own thread ----------------------------------------------------------
+
+class LoopThread {
+ public:
+  LoopThread() {
+    static std::once_flag once;
+    std::call_once(once, [] { (void)libre_init(); });
+    std::promise<void> ready;
+    auto started = ready.get_future();
+    thread_ = std::thread([this, &ready] {
+      if (re_thread_init() != 0) std::abort();
+      if (mqueue_alloc(&queue_, &LoopThread::onMessage, this) != 0) std::abort();
+      ready.set_value();
+      (void)re_main(nullptr);
+      mem_deref(queue_);
+      re_thread_close();
+    });
+    started.wait();
+  }
+  ~LoopThread() {
+    run([] { re_cancel(); });
+    thread_.join();
+  }
+  // Runs f on the loop thread and waits for it.
+  template <typename F>
+  auto run(F f) -> decltype(f()) {
+    using R = decltype(f());
+    std::packaged_task<R()> task(std::move(f));
+    auto result = task.get_future();
+    std::function<void()> call = [&task] { task(); };
+    if (mqueue_push(queue_, 1, &call) != 0) std::abort();
+    return result.get();
+  }
+
+ private:
+  static void onMessage(int, void* data, void*) { (*static_cast<std::function<void()>*>(data))(); }
+  std::thread thread_;
+  mqueue* queue_ = nullptr;
+};
+
+// --- what the engine reports ----------------------------------------------------------------
+
+struct Reported {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<std::tuple<StreamId, char, DtmfSource>> digits;
+  std::vector<std::pair<StreamId, PlaybackToken>> done;
+  std::vector<StreamId> timeouts;
+
+  template <typename P>
+  bool waitUntil(P pred, std::chrono::milliseconds limit = kWait) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, limit, pred);
+  }
+  MediaEvents handlers() {
+    MediaEvents e;
+    e.on_dtmf = [this](StreamId s, char k, DtmfSource src) { add([&] { digits.emplace_back(s, k, src); }); };
+    e.on_playback_done = [this](StreamId s, PlaybackToken t) { add([&] { done.emplace_back(s, t); }); };
+    e.on_timeout = [this](StreamId s) { add([&] { timeouts.push_back(s); }); };
+    return e;
+  }
+
+ private:
+  template <typename F>
+  void add(F f) {
+    std::lock_guard lock(mutex);
+    f();
+    cv.notify_all();
+  }
+};
+
+// --- a peer: one UDP socket speaking RTP by hand ---------------------------------------------
+
+struct Packet {
+  bool marker = false;
+  std::uint8_t pt = 0;
+  std::uint16_t seq = 0;
+  std::uint32_t ts = 0;
+  std::uint32_t ssrc = 0;
+  std::vector<std::uint8_t> payload;
+};
+
+class Peer {
+ public:
+  Peer() {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) std::abort();
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~Peer() { ::close(fd_); }
+  std::uint16_t port() const { return port_; }
+
+  std::string offer(const std::string& payload_types, bool telephone_event = true) const {
+    std::string s = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n";
+    s += "m=audio " + std::to_string(port_) + " RTP/AVP " + payload_types +
+         (telephone_event ? " 101" : "") + "\r\n";
+    if (telephone_event) s += "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n";
+    s += "a=sendrecv\r\n";
+    return s;
+  }
+
+  void sendRaw(std::uint16_t to_port, const void* data, std::size_t n) const {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(to_port);
+    (void)::sendto(fd_, data, n, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  void sendRtp(std::uint16_t to_port, const Packet& p) const {
+    std::vector<std::uint8_t> b(12);
+    b[0] = 0x80;
+    b[1] = static_cast<std::uint8_t>((p.marker ? 0x80 : 0) | p.pt);
+    b[2] = static_cast<std::uint8_t>(p.seq >> 8);
+    b[3] = static_cast<std::uint8_t>(p.seq);
+    for (int i = 0; i < 4; ++i) {
+      b[4 + i] = static_cast<std::uint8_t>(p.ts >> (24 - 8 * i));
+      b[8 + i] = static_cast<std::uint8_t>(p.ssrc >> (24 - 8 * i));
+    }
+    b.insert(b.end(), p.payload.begin(), p.payload.end());
+    sendRaw(to_port, b.data(), b.size());
+  }
+  std::optional<Packet> receive(std::chrono::milliseconds limit = 2000ms) const {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(limit.count())) <= 0) return std::nullopt;
+    std::uint8_t b[2048];
+    const ssize_t n = ::recv(fd_, b, sizeof b, 0);
+    if (n < 12) return std::nullopt;
+    Packet out;
+    out.marker = (b[1] & 0x80) != 0;
+    out.pt = b[1] & 0x7f;
+    out.seq = static_cast<std::uint16_t>(b[2] << 8 | b[3]);
+    out.ts = static_cast<std::uint32_t>(b[4]) << 24 | b[5] << 16 | b[6] << 8 | b[7];
+    out.ssrc = static_cast<std::uint32_t>(b[8]) << 24 | b[9] << 16 | b[10] << 8 | b[11];
+    out.payload.assign(b + 12, b + n);
+    return out;
+  }
+  // Receives until `count` packets arrived or nothing came for a while.
+  std::vector<Packet> receiveMany(std::size_t count, std::chrono::milliseconds gap = 1000ms) const {
+    std::vector<Packet> out;
+    while (out.size() < count) {
+      auto p = receive(gap);
+      if (!p) break;
+      out.push_back(std::move(*p));
+    }
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// --- audio helpers --------------------------------------------------------------------------
+
+std::vector<std::int16_t> tone(double hz, double seconds, double hz2 = 0, double amplitude = 8000) {
+  std::vector<std::int16_t> s(static_cast<std::size_t>(seconds * kSampleRate));
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    double v = std::sin(2 * M_PI * hz * static_cast<double>(i) / kSampleRate);
+    if (hz2 > 0) v += std::sin(2 * M_PI * hz2 * static_cast<double>(i) / kSampleRate);
+    s[i] = static_cast<std::int16_t>(amplitude * v);
+  }
+  return s;
+}
+ClipPtr clip(std::vector<std::int16_t> samples) {
+  return std::make_shared<const Clip>(Clip{std::move(samples)});
+}
+
+std::vector<std::int16_t> decode(const std::vector<Packet>& packets) {
+  std::vector<std::int16_t> out;
+  for (const Packet& p : packets) {
+    for (std::uint8_t b : p.payload) out.push_back(p.pt == 8 ? g711_alaw2pcm(b) : g711_ulaw2pcm(b));
+  }
+  return out;
+}
+std::vector<std::uint8_t> encode(const std::vector<std::int16_t>& pcm, std::size_t from, bool alaw) {
+  std::vector<std::uint8_t> out;
+  for (std::size_t i = from; i < from + kFrameSamples && i < pcm.size(); ++i) {
+    out.push_back(alaw ? g711_pcm2alaw(pcm[i]) : g711_pcm2ulaw(pcm[i]));
+  }
+  return out;
+}
+
+// Power at `hz` relative to the signal's total power (about 0.5 for a pure sine at that
+// frequency, near 0 for another one).
+double relativePower(const std::vector<std::int16_t>& s, double hz) {
+  if (s.empty()) return 0;
+  goertzel g;
+  goertzel_init(&g, hz, kSampleRate);
+  double energy = 0;
+  for (std::int16_t v : s) {
+    goertzel_update(&g, v);
+    energy += static_cast<double>(v) * v;
+  }
+  if (energy == 0) return 0;
+  return goertzel_result(&g) / (energy * static_cast<double>(s.size()) / 2.0);
+}
+
+std::uint16_t portOf(const std::string& sdp) {
+  const auto at = sdp.find("m=audio ");
+  if (at == std::string::npos) return 0;
+  return static_cast<std::uint16_t>(std::stoi(sdp.substr(at + 8)));
+}
+
+// One engine on one loop for a test.
+class MediaEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { start({}); }
+  void TearDown() override { stop(); }
+
+  void start(MediaEngineConfig config) {
+    config.rtp_port_min = 30000;
+    config.rtp_port_max = 39999;
+    engine_ = loop_.run([&] { return MediaEngine::create(config, reported_.handlers()); });
+    ASSERT_TRUE(engine_.engine) << engine_.error;
+  }
+  void stop() {
+    loop_.run([&] { engine_.engine.reset(); });
+  }
+  MediaEngine& engine() { return *engine_.engine; }
+  template <typename F>
+  auto onLoop(F f) {
+    return loop_.run(std::move(f));
+  }
+  // A stream answering `peer`'s offer of `pts`; returns id and the engine's RTP port.
+  std::pair<StreamId, std::uint16_t> accept(const Peer& peer, const std::string& pts = "0 8",
+                                            bool telephone_event = true) {
+    auto n = onLoop([&] { return engine().acceptOffer(peer.offer(pts, telephone_event)); });
+    EXPECT_NE(n.stream, 0u) << n.error;
+    return {n.stream, portOf(n.sdp)};
+  }
+
+  LoopThread loop_;
+  Reported reported_;
+  MediaEngine::Created engine_;
+};
+
+// --- offer / answer ---------------------------------------------------------------------------
+
+TEST_F(MediaEngineTest, OfferAnswerBetweenTwoStreamsOfOneEngine) {
+  auto offer = onLoop([&] { return engine().createOffer(); });
+  ASSERT_NE(offer.stream, 0u) << offer.error;
+  EXPECT_NE(offer.sdp.find("PCMU/8000"), std::string::npos) << offer.sdp;
+  EXPECT_NE(offer.sdp.find("PCMA/8000"), std::string::npos) << offer.sdp;
+  EXPECT_NE(offer.sdp.find("telephone-event/8000"), std::string::npos) << offer.sdp;
+  EXPECT_EQ(onLoop([&] { return engine().codecOf(offer.stream); }), std::nullopt);
+
+  auto answer = onLoop([&] { return engine().acceptOffer(offer.sdp); });
+  ASSERT_NE(answer.stream, 0u) << answer.error;
+  EXPECT_NE(answer.sdp.find("m=audio " + std::to_string(portOf(answer.sdp)) + " RTP/AVP 0 101"),
+            std::string::npos)
+      << answer.sdp;
+  std::string error;
+  EXPECT_TRUE(onLoop([&] { return engine().applyAnswer(offer.stream, answer.sdp, &error); })) << error;
+  EXPECT_EQ(onLoop([&] { return engine().codecOf(offer.stream); }), Codec::Pcmu);
+  EXPECT_EQ(onLoop([&] { return engine().codecOf(answer.stream); }), Codec::Pcmu);
+  EXPECT_FALSE(onLoop([&] { return engine().applyAnswer(offer.stream, answer.sdp, &error); }));
+  EXPECT_EQ(onLoop([&] { return engine().stats(); }).streams_open, 2u);
+}
+
+TEST_F(MediaEngineTest, PcmaOnlyOfferIsAnsweredWithPcma) {
+  Peer peer;
+  auto n = onLoop([&] { return engine().acceptOffer(peer.offer("8", false)); });
+  ASSERT_NE(n.stream, 0u) << n.error;
+  EXPECT_EQ(onLoop([&] { return engine().codecOf(n.stream); }), Codec::Pcma);
+  EXPECT_NE(n.sdp.find(" RTP/AVP 8\r\n"), std::string::npos) << n.sdp;
+  EXPECT_EQ(n.sdp.find("telephone-event"), std::string::npos) << n.sdp;
+}
+
+TEST_F(MediaEngineTest, MalformedSdpAndNoCommonCodecAreErrors) {
+  Peer peer;
+  const std::string binary("v=\0\xff\xfe\r\n", 8);
+  for (const std::string& bad :
+       {std::string(), std::string("hello"), std::string("v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio"),
+        std::string("v=0\r\nm=audio 4000 RTP/AVP 0\r\n"), binary, std::string(100000, 'v'),
+        std::string("v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\nx")}) {
+    auto n = onLoop([&] { return engine().acceptOffer(bad); });
+    EXPECT_EQ(n.stream, 0u) << bad;
+    EXPECT_FALSE(n.error.empty());
+    EXPECT_NE(n.failure, MediaEngine::Failure::None) << bad;
+  }
+  auto g722 = onLoop([&] { return engine().acceptOffer(peer.offer("9", false)); });
+  EXPECT_EQ(g722.stream, 0u);
+  EXPECT_EQ(g722.failure, MediaEngine::Failure::NoCommonCodec) << g722.error;
+  auto video = onLoop([&] {
+    return engine().acceptOffer(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        "m=video 5000 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n");
+  });
+  EXPECT_EQ(video.failure, MediaEngine::Failure::NoCommonCodec) << video.error;
+
+  auto offer = onLoop([&] { return engine().createOffer(); });
+  std::string error;
+  EXPECT_FALSE(onLoop([&] { return engine().applyAnswer(offer.stream, "garbage", &error); }));
+  EXPECT_FALSE(error.empty());
+  EXPECT_EQ(onLoop([&] { return engine().codecOf(offer.stream); }), std::nullopt);
+  EXPECT_EQ(onLoop([&] { return engine().stats(); }).streams_open, 1u);
+}
+
+// --- playback -------------------------------------------------------------------------------
+
+TEST_F(MediaEngineTest, PlayedSineReachesPeerAndDoneFiresOnce) {
+  Peer peer;
+  auto [a, port] = accept(peer);
+  (void)port;
+  onLoop([&] { engine().play(a, {clip(tone(1000, 0.25)), clip(tone(1000, 0.25))}, 7); });
+  auto packets = peer.receiveMany(25);
+  ASSERT_EQ(packets.size(), 25u);
+  for (std::size_t i = 1; i < packets.size(); ++i) {
+    EXPECT_EQ(static_cast<std::uint16_t>(packets[i].seq - packets[i - 1].seq), 1);
+    EXPECT_EQ(packets[i].ts - packets[i - 1].ts, kFrameSamples);
+    EXPECT_EQ(packets[i].ssrc, packets[0].ssrc);
+    EXPECT_FALSE(packets[i].marker);
+  }
+  EXPECT_TRUE(packets[0].marker);
+  EXPECT_EQ(packets[0].pt, 0);
+  const auto pcm = decode(packets);
+  EXPECT_GT(relativePower(pcm, 1000), 0.3);
+  EXPECT_LT(relativePower(pcm, 1500), 0.05);
+  ASSERT_TRUE(reported_.waitUntil([&] { return !reported_.done.empty(); }));
+  // Silent after the playback: nothing more arrives.
+  EXPECT_FALSE(peer.receive(200ms));
+  std::lock_guard lock(reported_.mutex);
+  ASSERT_EQ(reported_.done.size(), 1u);
+  EXPECT_EQ(reported_.done[0], std::make_pair(a, PlaybackToken{7}));
+}
+
+TEST_F(MediaEngineTest, PlayReplacesLoopAndReplacedPlaybackIsNotReported) {
+  Peer peer;
+  auto [a, port] = accept(peer);
+  (void)port;
+  onLoop([&] { engine().loop(a, clip(tone(400, 0.1))); });
+  const auto looped = decode(peer.receiveMany(10));  // longer than the clip: it loops
+  EXPECT_GT(relativePower(looped, 400), 0.3);
+  onLoop([&] {
+    engine().play(a, {clip(tone(1000, 5))}, 1);
+    engine().play(a, {clip(tone(1500, 0.1))}, 2);
+    engine().play(a, {}, 3);  // empty: done at once
+    engine().play(a, {clip(tone(1500, 0.1))}, 4);
+  });
+  ASSERT_TRUE(reported_.waitUntil([&] { return reported_.done.size() >= 1; }));
+  // Drain what was sent; after token 4's five frames the stream is silent.
+  while (peer.receive(300ms)) {
+  }
+  std::lock_guard lock(reported_.mutex);
+  ASSERT_EQ(reported_.done.size(), 1u);
+  EXPECT_EQ(reported_.done[0].second, 4u);
+}
+
+// --- bridging -------------------------------------------------------------------------------
+
+TEST_F(MediaEngineTest, BridgeRelaysBothWaysWithContinuousSeqAndTimestamps) {
+  Peer caller, agent;
+  auto [a, a_port] = accept(caller);
+  auto [c, c_port] = accept(agent);
+  onLoop([&] { engine().loop(a, clip(tone(400, 1))); });
+  auto before = caller.receiveMany(5);
+  ASSERT_EQ(before.size(), 5u);
+  ASSERT_TRUE(onLoop([&] { return engine().bridge(a, c); }));
+  // Frames of the loop may still be in flight: read them until the agent's audio shows up.
+  const auto agent_tone = tone(1200, 0.2);
+  for (std::uint16_t i = 0; i < 10; ++i) {
+    agent.sendRtp(c_port, {i == 0, 0, static_cast<std::uint16_t>(100 + i), 5000u + i * 160u, 0xA6E47,
+                           encode(agent_tone, i * kFrameSamples, false)});
+  }
+  std::vector<Packet> after;
+  while (after.size() < 10) {
+    auto p = caller.receive();
+    ASSERT_TRUE(p) << "relayed audio missing after " << after.size();
+    if (after.empty() && p->ts - before.back().ts == kFrameSamples && !p->marker) {
+      before.push_back(*p);  // a loop frame sent before the bridge took over
+      continue;
+    }
+    after.push_back(*p);
+  }
+  const Packet& last_loop = before.back();
+  EXPECT_EQ(after[0].ssrc, last_loop.ssrc);
+  EXPECT_EQ(static_cast<std::uint16_t>(after[0].seq - last_loop.seq), 1);
+  const std::uint32_t jump = after[0].ts - last_loop.ts;
+  EXPECT_TRUE(jump >= kFrameSamples && jump <= 5 * kFrameSamples && jump % kFrameSamples == 0) << jump;
+  EXPECT_TRUE(after[0].marker);
+  for (std::size_t i = 1; i < after.size(); ++i) {
+    EXPECT_EQ(static_cast<std::uint16_t>(after[i].seq - after[i - 1].seq), 1);
+    EXPECT_EQ(after[i].ts - after[i - 1].ts, kFrameSamples);
+    EXPECT_EQ(after[i].ssrc, last_loop.ssrc);
+    EXPECT_FALSE(after[i].marker);
+  }
+  EXPECT_GT(relativePower(decode(after), 1200), 0.3);
+
+  // And the other way.
+  const auto caller_tone = tone(700, 0.2);
+  for (std::uint16_t i = 0; i < 10; ++i) {
+    caller.sendRtp(a_port, {false, 0, static_cast<std::uint16_t>(7 + i), 90000u + i * 160u, 0xCA11,
+                            encode(caller_tone, i * kFrameSamples, false)});
+  }
+  auto heard = agent.receiveMany(10);
+  ASSERT_EQ(heard.size(), 10u);
+  EXPECT_GT(relativePower(decode(heard), 700), 0.3);
+  EXPECT_EQ(onLoop([&] { return engine().stats(); }).packets_relayed, 20u);
+
+  // Unbridged, the caller's audio goes nowhere.
+  onLoop([&] { engine().unbridge(c); });
+  caller.sendRtp(a_port, {false, 0, 17, 91600, 0xCA11, encode(caller_tone, 0, false)});
+  EXPECT_FALSE(agent.receive(200ms));
+}
+
+TEST_F(MediaEngineTest, BridgeTranscodesBetweenPcmuAndPcma) {
+  Peer caller, agent;
+  auto [a, a_port] = accept(caller, "8");  // PCMA only
+  auto [c, c_port] = accept(agent, "0");   // PCMU only
+  ASSERT_EQ(onLoop([&] { return engine().codecOf(a); }), Codec::Pcma);
+  ASSERT_EQ(onLoop([&] { return engine().codecOf(c); }), Codec::Pcmu);
+  ASSERT_TRUE(onLoop([&] { return engine().bridge(a, c); }));
+  const auto agent_tone = tone(1200, 0.1);
+  const auto caller_tone = tone(600, 0.1);
+  for (std::uint16_t i = 0; i < 5; ++i) {
+    agent.sendRtp(c_port, {false, 0, i, i * 160u, 1, encode(agent_tone, i * kFrameSamples, false)});
+    caller.sendRtp(a_port, {false, 8, i, i * 160u, 2, encode(caller_tone, i * kFrameSamples, true)});
+  }
+  auto to_caller = caller.receiveMany(5);
+  auto to_agent = agent.receiveMany(5);
+  ASSERT_EQ(to_caller.size(), 5u);
+  ASSERT_EQ(to_agent.size(), 5u);
+  EXPECT_EQ(to_caller[0].pt, 8);
+  EXPECT_EQ(to_agent[0].pt, 0);
+  EXPECT_GT(relativePower(decode(to_caller), 1200), 0.3);
+  EXPECT_GT(relativePower(decode(to_agent), 600), 0.3);
+}
+
+TEST_F(MediaEngineTest, RecordingHasEachSideOnItsOwnChannel) {
+  Peer caller, agent;
+  auto [a, a_port] = accept(caller, "0");
+  auto [c, c_port] = accept(agent, "8");
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("parley_media_rec_" + std::to_string(::getpid()) + ".wav");
+  ASSERT_TRUE(onLoop([&] { return engine().bridge(a, c, RecordingSpec{path.string()}); }));
+  const auto caller_tone = tone(500, 0.4);
+  const auto agent_tone = tone(1300, 0.4);
+  for (std::uint16_t i = 0; i < 20; ++i) {
+    caller.sendRtp(a_port, {false, 0, i, i * 160u, 3, encode(caller_tone, i * kFrameSamples, false)});
+    agent.sendRtp(c_port, {false, 8, i, i * 160u, 4, encode(agent_tone, i * kFrameSamples, true)});
+  }
+  ASSERT_EQ(agent.receiveMany(20).size(), 20u);
+  ASSERT_EQ(caller.receiveMany(20).size(), 20u);
+  onLoop([&] { engine().close(a); });  // ends the bridge: the file is complete
+
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(path);
+  ASSERT_GE(bytes.size(), 44u);
+  auto u16 = [&](std::size_t at) { return static_cast<unsigned>(static_cast<std::uint8_t>(bytes[at]) | static_cast<std::uint8_t>(bytes[at + 1]) << 8); };
+  auto u32 = [&](std::size_t at) { return u16(at) | u16(at + 2) << 16; };
+  EXPECT_EQ(std::string(bytes.data(), 4), "RIFF");
+  EXPECT_EQ(u16(22), 2u);     // channels
+  EXPECT_EQ(u32(24), 8000u);  // sample rate
+  EXPECT_EQ(u16(34), 16u);    // bits per sample
+  const std::size_t data_bytes = u32(40);
+  ASSERT_EQ(data_bytes, bytes.size() - 44);
+  EXPECT_EQ(data_bytes, 20u * kFrameSamples * 4);
+  std::vector<std::int16_t> left, right;
+  for (std::size_t i = 44; i + 3 < bytes.size(); i += 4) {
+    left.push_back(static_cast<std::int16_t>(u16(i)));
+    right.push_back(static_cast<std::int16_t>(u16(i + 2)));
+  }
+  EXPECT_GT(relativePower(left, 500), 0.3);
+  EXPECT_LT(relativePower(left, 1300), 0.05);
+  EXPECT_GT(relativePower(right, 1300), 0.3);
+  EXPECT_LT(relativePower(right, 500), 0.05);
+}
+
+// --- DTMF -------------------------------------------------------------------------------------
+
+TEST_F(MediaEngineTest, Rfc4733DigitIsReportedOncePerKeyPress) {
+  Peer peer;
+  auto [a, port] = accept(peer);
+  auto event = [&](std::uint16_t seq, std::uint32_t ts, std::uint8_t code, bool end, std::uint16_t dur) {
+    peer.sendRtp(port, {seq == 1, 101, seq, ts, 9,
+                        {code, static_cast<std::uint8_t>(end ? 0x8a : 0x0a),
+                         static_cast<std::uint8_t>(dur >> 8), static_cast<std::uint8_t>(dur)}});
+  };
+  std::uint16_t seq = 1;
+  for (std::uint32_t ts : {1000u, 5000u}) {  // the same key twice
+    for (std::uint16_t d = 1; d <= 4; ++d) event(seq++, ts, 5, false, static_cast<std::uint16_t>(d * 160));
+    for (int i = 0; i < 3; ++i) event(seq++, ts, 5, true, 800);
+  }
+  event(seq++, 9000, 11, true, 800);  // only the end packet of '#'
+  ASSERT_TRUE(reported_.waitUntil([&] { return reported_.digits.size() >= 3; }));
+  EXPECT_FALSE(reported_.waitUntil([&] { return reported_.digits.size() > 3; }, 200ms));
+  std::lock_guard lock(reported_.mutex);
+  EXPECT_EQ(reported_.digits[0], std::make_tuple(a, '5', DtmfSource::Rfc4733));
+  EXPECT_EQ(reported_.digits[1], std::make_tuple(a, '5', DtmfSource::Rfc4733));
+  EXPECT_EQ(reported_.digits[2], std::make_tuple(a, '#', DtmfSource::Rfc4733));
+}
+
+TEST_F(MediaEngineTest, InBandDtmfToneIsReported) {
+  Peer peer;
+  auto [a, port] = accept(peer, "0", false);
+  // '7' is 852 Hz + 1209 Hz; 120 ms of it, then 200 ms of silence.
+  auto audio = tone(852, 0.12, 1209, 6000);
+  audio.resize(audio.size() + 1600, 0);
+  for (std::uint16_t i = 0; i * kFrameSamples < audio.size(); ++i) {
+    peer.sendRtp(port, {false, 0, i, i * 160u, 5, encode(audio, i * kFrameSamples, false)});
+  }
+  ASSERT_TRUE(reported_.waitUntil([&] { return !reported_.digits.empty(); }));
+  std::lock_guard lock(reported_.mutex);
+  ASSERT_EQ(reported_.digits.size(), 1u);
+  EXPECT_EQ(reported_.digits[0], std::make_tuple(a, '7', DtmfSource::InBand));
+}
+
+// --- robustness -------------------------------------------------------------------------------
+
+TEST_F(MediaEngineTest, RtpTimeoutFiresOnce) {
+  stop();
+  MediaEngineConfig config;
+  config.rtp_timeout = 150ms;
+  start(config);
+  Peer quiet, talking;
+  auto [q, q_port] = accept(quiet);
+  auto [t, t_port] = accept(talking);
+  (void)q_port;
+  // `talking` sends every ~20 ms throughout; `quiet` never does and is reported once.
+  const auto started = Clock::now();
+  std::uint16_t seq = 0;
+  auto talk = [&] {
+    talking.sendRtp(t_port, {false, 0, seq, seq * 160u, 5, std::vector<std::uint8_t>(160, 0xff)});
+    ++seq;
+  };
+  bool fired = false;
+  while (!fired && Clock::now() - started < kWait) {
+    talk();
+    fired = reported_.waitUntil([&] { return !reported_.timeouts.empty(); }, 20ms);
+  }
+  ASSERT_TRUE(fired);
+  EXPECT_GE(Clock::now() - started, 100ms);
+  for (int i = 0; i < 15; ++i) {
+    talk();
+    EXPECT_FALSE(reported_.waitUntil([&] { return reported_.timeouts.size() > 1; }, 20ms));
+  }
+  std::lock_guard lock(reported_.mutex);
+  ASSERT_EQ(reported_.timeouts.size(), 1u);
+  EXPECT_EQ(reported_.timeouts[0], q);
+}
+
+TEST_F(MediaEngineTest, UnknownStreamIdsAreIgnored) {
+  onLoop([&] {
+    engine().close(12345);
+    engine().play(12345, {clip(tone(100, 0.1))}, 1);
+    engine().loop(12345, clip(tone(100, 0.1)));
+    engine().stopPlayback(12345);
+    engine().unbridge(12345);
+    EXPECT_FALSE(engine().bridge(12345, 12346));
+    EXPECT_FALSE(engine().applyAnswer(12345, "v=0\r\n"));
+    EXPECT_EQ(engine().codecOf(12345), std::nullopt);
+  });
+  Peer peer;
+  auto [a, port] = accept(peer);
+  (void)port;
+  onLoop([&] {
+    EXPECT_FALSE(engine().bridge(a, a));
+    engine().close(a);
+    engine().close(a);
+    EXPECT_EQ(engine().stats().streams_open, 0u);
+  });
+}
+
+TEST_F(MediaEngineTest, GarbageDatagramsAreDroppedAndCounted) {
+  Peer peer;
+  auto [a, port] = accept(peer);
+  (void)a;
+  peer.sendRaw(port, "hello", 5);
+  peer.sendRaw(port, "\x80", 1);
+  const std::uint8_t version1[12] = {0x40, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1};
+  peer.sendRaw(port, version1, sizeof version1);
+  const std::uint8_t bad_padding[13] = {0xa0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 200};
+  peer.sendRaw(port, bad_padding, sizeof bad_padding);
+  peer.sendRtp(port, {false, 99, 1, 1, 1, {1, 2, 3}});  // unknown payload type
+  peer.sendRtp(port, {false, 0, 2, 160, 1, std::vector<std::uint8_t>(160, 0xff)});
+  MediaStats s;
+  for (int i = 0; i < 200; ++i) {
+    s = onLoop([&] { return engine().stats(); });
+    if (s.packets_received >= 6) break;
+    std::this_thread::sleep_for(10ms);  // polling a counter with a bound, not synchronising
+  }
+  EXPECT_EQ(s.packets_received, 6u);
+  EXPECT_EQ(s.packets_dropped, 5u);
+}
+
+}  // namespace
+}  // namespace parley::media

@@ -1,0 +1,68 @@
+// One RTP stream of the MediaEngine: its socket, what was negotiated, what it sends (mode,
+// playback position, timestamp state) and what it receives (DTMF, inactivity). Internal to
+// media_engine.cpp; lives on the engine's loop thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "media/media_engine.h"
+#include "media/recorder.h"
+#include "media/rtp_libre.h"
+
+namespace parley::media {
+
+enum class StreamState : std::uint8_t { Offered, Negotiated, Failed };
+enum class SendMode : std::uint8_t { Silent, Playing, Looping, Relaying };
+
+struct Stream {
+  MediaEngine::Impl* engine = nullptr;  // the owner; outlives the stream
+  StreamId id = 0;
+  MemRef<struct rtp_sock> rtp;
+  std::uint16_t local_port = 0;
+
+  // Negotiated parameters (valid when state == Negotiated).
+  StreamState state = StreamState::Offered;
+  sa remote{};
+  Codec codec = Codec::Pcmu;
+  std::uint8_t pt = 0;
+  int telephone_event_pt = -1;
+  bool may_send = true;
+
+  // Outgoing. `serial` changes with every play/loop/stop/bridge so a deferred playback-done of
+  // a replaced playback is recognised as stale.
+  SendMode mode = SendMode::Silent;
+  std::uint64_t serial = 0;
+  std::vector<ClipPtr> clips;
+  std::size_t clip_index = 0;
+  std::size_t clip_pos = 0;
+  PlaybackToken token = 0;
+  ClipPtr loop_clip;
+  bool resync = true;          // next packet starts a new talk spurt: marker, ts from the clock
+  std::uint32_t next_ts = 0;   // timestamp of the sample after the last one sent
+  std::uint64_t last_send_ms = 0;
+  bool ever_sent = false;
+
+  // Relay into this stream from its bridge peer: out_ts = in_ts + relay_offset.
+  std::uint32_t relay_offset = 0;
+  std::uint32_t relay_ssrc = 0;
+  std::uint32_t relay_last_in_ts = 0;
+
+  Stream* peer = nullptr;             // bridge peer, both ways
+  std::shared_ptr<Recorder> recorder;  // shared with the peer while recording
+  int record_channel = 0;
+
+  // Incoming.
+  MemRef<dtmf_dec> dtmf;      // in-band detector, used while not bridged
+  bool saw_telephone_event = false;  // the peer uses RFC 4733: in-band detection is off
+  bool have_event = false;
+  std::uint32_t event_ts = 0;
+  std::uint8_t event_code = 0;
+  std::uint64_t rx_count = 0;
+  std::uint64_t seen_rx_count = 0;
+  std::uint64_t last_activity_ms = 0;
+  bool timed_out = false;
+};
+
+}  // namespace parley::media
