@@ -6,7 +6,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -41,6 +43,10 @@ class LoopThread {
     auto started = ready.get_future();
     thread_ = std::thread([this, &ready] {
       if (re_thread_init() != 0) std::abort();
+      // As a server's loop must: libre's default of 1024 descriptors is ~500 streams.
+      rlimit files{};
+      if (getrlimit(RLIMIT_NOFILE, &files) != 0) std::abort();
+      if (fd_setsize(static_cast<int>(std::min<rlim_t>(files.rlim_cur, 65536))) != 0) std::abort();
       if (mqueue_alloc(&queue_, &LoopThread::onMessage, this) != 0) std::abort();
       ready.set_value();
       (void)re_main(nullptr);
@@ -619,6 +625,62 @@ TEST_F(MediaEngineTest, GarbageDatagramsAreDroppedAndCounted) {
   }
   EXPECT_EQ(s.packets_received, 6u);
   EXPECT_EQ(s.packets_dropped, 5u);
+}
+
+// The CPU the loop thread spends per relayed packet (receive, rewrite, send: syscalls
+// included), with many bridged calls open. Prints the figure; the bound is loose so that a
+// loaded CI machine does not fail it, the goal (5 us) is checked by make bench-voice.
+TEST_F(MediaEngineTest, RelayCostPerPacketWithManyBridges) {
+  constexpr int kCalls = 300;
+  constexpr int kRounds = 40;
+  Peer sender, sink;  // all streams' peers send from `sender` and are answered to `sink`
+  std::vector<std::uint16_t> ports;
+  onLoop([&] {
+    for (int i = 0; i < kCalls; ++i) {
+      auto a = engine().acceptOffer(sink.offer("0", false));
+      auto b = engine().acceptOffer(sink.offer(i % 2 ? "8" : "0", false));  // half transcode
+      ASSERT_NE(a.stream, 0u) << a.error;
+      ASSERT_NE(b.stream, 0u) << b.error;
+      ASSERT_TRUE(engine().bridge(a.stream, b.stream));
+      ports.push_back(portOf(a.sdp));
+      ports.push_back(portOf(b.sdp));
+    }
+  });
+  auto cpu = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) / 1e3;
+  };
+  const double cpu_before = onLoop(cpu);
+  const auto relayed_before = onLoop([&] { return engine().stats(); }).packets_relayed;
+  const std::vector<std::uint8_t> payload(160, 0x55);
+  for (int r = 0; r < kRounds; ++r) {
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+      const bool alaw = (i % 4) == 3;
+      sender.sendRtp(ports[i], {false, static_cast<std::uint8_t>(alaw ? 8 : 0),
+                                static_cast<std::uint16_t>(r), static_cast<std::uint32_t>(r * 160),
+                                static_cast<std::uint32_t>(i), payload});
+    }
+    while (sink.receive(0ms)) {
+    }
+  }
+  MediaStats s;
+  const std::uint64_t expected = relayed_before + kCalls * 2 * kRounds;
+  for (int i = 0; i < 500; ++i) {
+    s = onLoop([&] { return engine().stats(); });
+    if (s.packets_relayed >= expected) break;
+    while (sink.receive(0ms)) {
+    }
+    std::this_thread::sleep_for(5ms);  // polling a counter with a bound
+  }
+  const double cpu_used = onLoop(cpu) - cpu_before;
+  const auto relayed = s.packets_relayed - relayed_before;
+  ASSERT_GT(relayed, expected * 9 / 10 - relayed_before);
+  const double per_packet = cpu_used / static_cast<double>(relayed);
+  std::printf("relay: %llu packets over %d bridges, %.2f us CPU per relayed packet\n",
+              static_cast<unsigned long long>(relayed), kCalls, per_packet);
+  RecordProperty("us_per_relayed_packet", std::to_string(per_packet));
+  EXPECT_LT(per_packet, 50.0);
 }
 
 }  // namespace
