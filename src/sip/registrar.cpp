@@ -8,7 +8,6 @@
 namespace parley::sip {
 namespace {
 
-constexpr std::string_view kMethod = "REGISTER";
 // Nonce-count records are pruned once there are this many, keeping memory bounded by the
 // number of successful authentications within one nonce lifetime.
 constexpr std::size_t kNonceCountPruneAt = 4096;
@@ -109,9 +108,12 @@ RegisterResult Registrar::refuse(RegisterOutcome outcome, int status, std::strin
   return r;
 }
 
-Registrar::AuthResult Registrar::authenticate(const RegisterRequest& request, TimePoint now) {
+Registrar::AuthResult Registrar::authenticate(std::string_view method,
+                                              const std::string& request_uri,
+                                              const std::vector<std::string>& authorizations,
+                                              TimePoint now) {
   std::optional<DigestCredentials> creds;
-  for (const std::string& value : request.authorizations) {
+  for (const std::string& value : authorizations) {
     auto parsed = parseAuthorization(value);
     if (parsed && parsed->realm == config_.realm) {
       creds = std::move(parsed);
@@ -135,9 +137,9 @@ Registrar::AuthResult Registrar::authenticate(const RegisterRequest& request, Ti
       return {AuthVerdict::Bad, who + ": qop=auth without a valid nc and cnonce"};
     }
   }
-  if (creds->uri != request.request_uri) {
+  if (creds->uri != request_uri) {
     return {AuthVerdict::Bad, who + ": digest uri '" + creds->uri +
-                                  "' does not match the Request-URI '" + request.request_uri + "'"};
+                                  "' does not match the Request-URI '" + request_uri + "'"};
   }
   const NonceCheck nonce = nonces_.check(creds->nonce, now);
   // A nonce we did not issue proves nothing either way; ask again without counting a failure.
@@ -145,7 +147,7 @@ Registrar::AuthResult Registrar::authenticate(const RegisterRequest& request, Ti
 
   const auto user = users_.find(creds->username);
   if (user == users_.end()) return {AuthVerdict::Fail, who + ": unknown user"};
-  if (!verifyDigest(*creds, kMethod, user->second)) {
+  if (!verifyDigest(*creds, method, user->second)) {
     return {AuthVerdict::Fail, who + ": wrong password"};
   }
   // RFC 7616 §3.3: stale=true only when the digest itself was right.
@@ -175,7 +177,7 @@ RegisterResult Registrar::handleRegister(const RegisterRequest& request, TimePoi
                   from + " refused: source locked out after repeated authentication failures");
   }
 
-  AuthResult auth = authenticate(request, now);
+  AuthResult auth = authenticate("REGISTER", request.request_uri, request.authorizations, now);
   switch (auth.verdict) {
     case AuthVerdict::Challenge:
     case AuthVerdict::Stale: {
@@ -191,12 +193,7 @@ RegisterResult Registrar::handleRegister(const RegisterRequest& request, TimePoi
       return refuse(RegisterOutcome::BadRequest, 400, "Bad Request", from + ": " + auth.log);
     case AuthVerdict::Fail: {
       std::string log = from + " refused: " + auth.log;
-      if (const auto until = limiter_.recordFailure(request.source, now)) {
-        log +=
-            "; source " + request.source + " locked out for " +
-            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*until - now).count()) +
-            " s after " + std::to_string(config_.rate_limit.max_failures) + " failures";
-      }
+      recordFailure(request.source, now, log);
       return refuse(RegisterOutcome::Forbidden, 403, "Forbidden", std::move(log));
     }
     case AuthVerdict::Ok:
@@ -207,6 +204,57 @@ RegisterResult Registrar::handleRegister(const RegisterRequest& request, TimePoi
                   from + " refused: user '" + auth.user + "' may not register another AOR");
   }
   return applyBindings(request, now);
+}
+
+void Registrar::recordFailure(const std::string& source, TimePoint now, std::string& log) {
+  if (const auto until = limiter_.recordFailure(source, now)) {
+    log += "; source " + source + " locked out for " +
+           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*until - now).count()) +
+           " s after " + std::to_string(config_.rate_limit.max_failures) + " failures";
+  }
+}
+
+AuthDecision Registrar::authorize(const AuthRequest& request, TimePoint now) {
+  const std::string from = request.method + " from " + request.received;
+  AuthDecision d;
+  if (limiter_.blocked(request.source, now)) {
+    d.outcome = AuthOutcome::RateLimited;
+    d.status = 403;
+    d.reason = "Forbidden";
+    d.log = from + " refused: source locked out after repeated authentication failures";
+    return d;
+  }
+  AuthResult auth = authenticate(request.method, request.request_uri, request.authorizations, now);
+  switch (auth.verdict) {
+    case AuthVerdict::Challenge:
+    case AuthVerdict::Stale:
+      d.outcome = AuthOutcome::Challenge;
+      d.status = 407;
+      d.reason = "Proxy Authentication Required";
+      d.challenge = challenge(now, auth.verdict == AuthVerdict::Stale);
+      if (!auth.log.empty()) d.log = from + " challenged again: " + auth.log;
+      return d;
+    case AuthVerdict::Bad:
+      d.outcome = AuthOutcome::BadRequest;
+      d.status = 400;
+      d.reason = "Bad Request";
+      d.log = from + ": " + auth.log;
+      return d;
+    case AuthVerdict::Fail:
+      d.outcome = AuthOutcome::Forbidden;
+      d.status = 403;
+      d.reason = "Forbidden";
+      d.log = from + " refused: " + auth.log;
+      recordFailure(request.source, now, d.log);
+      return d;
+    case AuthVerdict::Ok:
+      break;
+  }
+  d.outcome = AuthOutcome::Authenticated;
+  d.status = 200;
+  d.reason = "OK";
+  d.user = std::move(auth.user);
+  return d;
 }
 
 void Registrar::eraseBinding(const std::string& aor, const std::string& contact) {

@@ -85,6 +85,33 @@ struct AvailabilityEvent {
   bool available = false;
 };
 
+// A request other than REGISTER (an INVITE from an untrusted source) that must carry digest
+// credentials of a registrar user, checked with the same nonces, users and rate limit.
+struct AuthRequest {
+  std::string method;       // "INVITE": part of the digest
+  std::string source;       // source IP address: the rate-limiting key
+  std::string received;     // source "ip:port", for the log line
+  std::string request_uri;  // Request-URI as sent, for the digest `uri` check
+  std::vector<std::string> authorizations;  // every Proxy-Authorization header value
+};
+
+enum class AuthOutcome {
+  Authenticated,  // go on; `user` is the digest username
+  Challenge,      // 407 with Proxy-Authenticate: `challenge`
+  Forbidden,      // 403: unknown user or wrong password (counted by the rate limit)
+  RateLimited,    // 403 (or dropped): the source is locked out
+  BadRequest,     // 400: credentials that cannot be checked (uri mismatch, bad nc)
+};
+
+struct AuthDecision {
+  AuthOutcome outcome = AuthOutcome::Forbidden;
+  int status = 403;
+  std::string reason;
+  std::string challenge;  // header value, for Challenge
+  std::string user;       // for Authenticated
+  std::string log;        // as RegisterResult::log
+};
+
 enum class RegisterOutcome {
   Registered,        // 200: bindings updated (or only queried)
   Challenge,         // 401: WWW-Authenticate in `www_authenticate`
@@ -118,6 +145,9 @@ class Registrar {
   // Answers one REGISTER at `now`.
   RegisterResult handleRegister(const RegisterRequest& request, TimePoint now);
 
+  // Checks the digest credentials of a non-REGISTER request at `now`.
+  AuthDecision authorize(const AuthRequest& request, TimePoint now);
+
   // Removes bindings that expired at or before `now`; returns AORs that lost their last one.
   std::vector<AvailabilityEvent> expire(TimePoint now);
   // The earliest time a binding expires, for the owner's timer; nullopt when none.
@@ -137,7 +167,10 @@ class Registrar {
     std::string log;   // why, when not Ok
     std::string user;  // the authenticated username, when Ok
   };
-  AuthResult authenticate(const RegisterRequest& request, TimePoint now);
+  AuthResult authenticate(std::string_view method, const std::string& request_uri,
+                          const std::vector<std::string>& authorizations, TimePoint now);
+  // Counts a failure of `source` and appends the lockout, if one began, to `log`.
+  void recordFailure(const std::string& source, TimePoint now, std::string& log);
   std::string challenge(TimePoint now, bool stale);
   RegisterResult refuse(RegisterOutcome outcome, int status, std::string reason, std::string log);
   RegisterResult applyBindings(const RegisterRequest& request, TimePoint now);

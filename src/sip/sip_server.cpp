@@ -8,6 +8,7 @@
 #include <future>
 #include <limits>
 
+#include "sip/call_legs.h"
 #include "sip/libre.h"
 
 namespace parley::sip {
@@ -25,7 +26,7 @@ constexpr std::size_t kMaxContactsPerRequest = 32;
 // The Expires value of RFC 3261 §20.19 ("malformed values SHOULD be treated as 3600").
 constexpr std::uint32_t kMalformedExpires = 3600;
 
-constexpr const char* kAllow = "REGISTER, OPTIONS";
+constexpr const char* kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO";
 
 std::once_flag g_libre_once;
 int g_libre_init_error = 0;
@@ -116,6 +117,10 @@ bool collectContact(const sip_hdr* hdr, const sip_msg*, void* arg) {
   return false;
 }
 
+bool isSipUri(const uri& u) {
+  return pl_strcasecmp(&u.scheme, "sip") == 0 || pl_strcasecmp(&u.scheme, "sips") == 0;
+}
+
 bool collectAuthorization(const sip_hdr* hdr, const sip_msg*, void* arg) {
   static_cast<std::vector<std::string>*>(arg)->push_back(toString(hdr->val));
   return false;
@@ -131,6 +136,7 @@ struct SipServer::Loop {
   mqueue* queue = nullptr;
   tmr expiry_timer{};
   std::unique_ptr<Registrar> registrar;
+  std::unique_ptr<CallLegs> calls;  // after `listener`: its sipsess listener must come second
 
   TimePoint now() const { return owner->hooks_.now(); }
 
@@ -183,8 +189,17 @@ struct SipServer::Loop {
     if (answerable(msg)) (void)sip_reply(stack, &msg, code, reason);
   }
 
+  // Requests libre's sipsess listener (after ours) handles: in-dialog requests of our legs, and
+  // 481 for dialogs it does not know.
+  static bool forSessions(const sip_msg& msg) {
+    const bool in_dialog = isSet(msg.to.tag);
+    return methodIs(msg, "ACK") || methodIs(msg, "BYE") || methodIs(msg, "INFO") ||
+           (in_dialog && (methodIs(msg, "INVITE") || methodIs(msg, "NOTIFY") ||
+                          methodIs(msg, "REFER")));
+  }
+
   bool handleRequest(const sip_msg& msg) {
-    if (methodIs(msg, "ACK")) return true;  // ACKs of our final responses; nothing to do
+    if (methodIs(msg, "ACK") && !wellFormed(msg)) return true;  // nobody to answer
     if (!wellFormed(msg)) {
       // Debug level: anyone can send these at line rate (libre itself reports undecodable
       // datagrams on stderr).
@@ -193,20 +208,95 @@ struct SipServer::Loop {
       replyStateless(msg, 400, "Bad Request");
       return true;
     }
-    if (methodIs(msg, "REGISTER")) {
+    if (forSessions(msg)) return false;
+    if (methodIs(msg, "INVITE")) {
+      handleInvite(msg);
+    } else if (methodIs(msg, "REGISTER")) {
       handleRegister(msg);
     } else if (methodIs(msg, "OPTIONS")) {
       (void)sip_treplyf(nullptr, nullptr, stack, &msg, false, 200, "OK",
                         "Allow: %s\r\nAccept: application/sdp\r\nContent-Length: 0\r\n\r\n",
                         kAllow);
     } else if (methodIs(msg, "CANCEL")) {
-      // Matching CANCELs are answered by libre's transaction layer before they reach us.
+      // CANCELs of accepted INVITEs are answered by libre's transaction layer before they
+      // reach us; those of INVITEs still waiting for the app are matched by the call legs.
+      if (!calls->cancel(msg)) {
+        (void)sip_treply(nullptr, stack, &msg, 481, "Call/Transaction Does Not Exist");
+      }
+    } else if (isSet(msg.to.tag)) {
       (void)sip_treply(nullptr, stack, &msg, 481, "Call/Transaction Does Not Exist");
     } else {
       (void)sip_treplyf(nullptr, nullptr, stack, &msg, false, 501, "Not Implemented",
                         "Allow: %s\r\nContent-Length: 0\r\n\r\n", kAllow);
     }
     return true;
+  }
+
+  // A new INVITE: Request-URI check, source policy (trusted, or digest as a registrar user
+  // with a 407 challenge), then the call legs.
+  void handleInvite(const sip_msg& msg) {
+    if (calls->absorbRetransmission(msg)) return;
+    const std::string received = addressText(msg.src, true);
+    const std::string ruri = toString(msg.ruri);
+    if (!isSipUri(msg.uri) || !isSet(msg.uri.host) || !printable(ruri, kMaxUriLength)) {
+      spdlog::info("sip: INVITE from {} refused: unusable Request-URI", received);
+      (void)sip_treply(nullptr, stack, &msg, 400, "Bad Request");
+      return;
+    }
+    InboundCall call;
+    const std::string source = addressText(msg.src, false);
+    const bool trusted = owner->hooks_.is_trusted_source && owner->hooks_.is_trusted_source(source);
+    if (!trusted) {
+      AuthRequest req;
+      req.method = "INVITE";
+      req.source = source;
+      req.received = received;
+      req.request_uri = ruri;
+      (void)sip_msg_hdr_apply(&msg, true, SIP_HDR_PROXY_AUTHORIZATION, collectAuthorization,
+                              &req.authorizations);
+      AuthDecision d = registrar->authorize(req, now());
+      if (!d.log.empty()) {
+        const auto level = d.outcome == AuthOutcome::RateLimited ? spdlog::level::debug
+                           : d.outcome == AuthOutcome::Challenge ? spdlog::level::info
+                                                                 : spdlog::level::warn;
+        spdlog::log(level, "sip: {}", d.log);
+      }
+      switch (d.outcome) {
+        case AuthOutcome::Authenticated:
+          call.authenticated_user = std::move(d.user);
+          break;
+        case AuthOutcome::Challenge:
+          (void)sip_treplyf(nullptr, nullptr, stack, &msg, false, 407,
+                            "Proxy Authentication Required",
+                            "Proxy-Authenticate: %s\r\nContent-Length: 0\r\n\r\n",
+                            d.challenge.c_str());
+          return;
+        case AuthOutcome::RateLimited:
+          if (!owner->config_.drop_rate_limited) {
+            (void)sip_treply(nullptr, stack, &msg, 403, "Forbidden");
+          }
+          return;
+        default:
+          (void)sip_treply(nullptr, stack, &msg, static_cast<std::uint16_t>(d.status),
+                           d.reason.c_str());
+          return;
+      }
+    }
+    call.request_user = toString(msg.uri.user);
+    call.request_host = lower(toString(msg.uri.host));
+    call.from_user = toString(msg.from.uri.user);
+    call.from_display = toString(msg.from.dname);
+    call.from_uri = toString(msg.from.auri);
+    call.call_id = toString(msg.callid);
+    call.source = received;
+    call.transport = lower(sip_transp_name(msg.tp));
+    if (msg.mb && mbuf_get_left(msg.mb) > 0 && msg_ctype_cmp(&msg.ctyp, "application", "sdp")) {
+      call.sdp.assign(reinterpret_cast<const char*>(mbuf_buf(msg.mb)), mbuf_get_left(msg.mb));
+    }
+    spdlog::info("sip: INVITE for '{}' from {} ({}){}", call.request_user, received,
+                 call.from_uri,
+                 trusted ? " from a trusted source" : " as user '" + call.authenticated_user + "'");
+    calls->offer(msg, std::move(call));
   }
 
   void handleRegister(const sip_msg& msg) {
@@ -321,6 +411,10 @@ struct SipServer::Loop {
     }
     err = sip_listen(&listener, stack, true, &Loop::onRequest, this);
     if (err) return "sip_listen: " + errorText(err);
+    calls = std::make_unique<CallLegs>(
+        stack, &owner->hooks_.calls,
+        owner->listening_.empty() ? std::string("127.0.0.1") : owner->listening_.front().host);
+    if (std::string e = calls->open(); !e.empty()) return e;
     err = mqueue_alloc(&queue, &Loop::onQueue, this);
     if (err) return "mqueue_alloc: " + errorText(err);
     tmr_init(&expiry_timer);
@@ -329,6 +423,7 @@ struct SipServer::Loop {
 
   void close() {
     tmr_cancel(&expiry_timer);
+    calls.reset();
     listener = static_cast<sip_lsnr*>(mem_deref(listener));
     if (stack) {
       sip_close(stack, true);
@@ -451,6 +546,14 @@ std::uint16_t SipServer::port(std::string_view transport) const {
     if (a.transport == transport) return a.port;
   }
   return 0;
+}
+
+Calls& SipServer::calls() {
+  return *loop_->calls;
+}
+
+std::vector<Binding> SipServer::bindingsOf(std::string_view aor) {
+  return loop_->registrar->lookup(aor, hooks_.now());
 }
 
 std::optional<std::vector<Binding>> SipServer::lookup(std::string aor,

@@ -1,7 +1,9 @@
 // The SIP server: libre's SIP stack on its own thread, listening on UDP and TCP, answering
-// REGISTER through the Registrar core and OPTIONS with 200. Every other request gets 501 for now
-// (INVITE handling comes next). Malformed requests get 400 when they can be answered at all and
-// are dropped otherwise; nothing a peer sends can stop the server.
+// REGISTER through the Registrar core, OPTIONS with 200, and INVITE dialogs through Calls
+// (calls.h: inbound legs after the source policy, outbound legs from dial()). Requests outside a
+// dialog that nothing handles get 501; in-dialog requests for unknown dialogs get 481.
+// Malformed requests get 400 when they can be answered at all and are dropped otherwise;
+// nothing a peer sends can stop the server.
 //
 // Thread rule: SipServer's public functions may be called from any thread. Everything libre
 // (the stack, sockets, timers) and the Registrar live on the server's own loop thread, which
@@ -20,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "sip/calls.h"
 #include "sip/registrar.h"
 
 namespace parley::sip {
@@ -43,6 +46,11 @@ struct SipServerHooks {
   std::function<std::uint64_t()> random;
   // An AOR became reachable (first contact registered) or unreachable (last one gone).
   std::function<void(const AvailabilityEvent&)> on_availability;
+  // INVITE dialogs (calls.h); run on the loop thread like every hook.
+  CallHooks calls;
+  // True for a source IP ("127.0.0.1", "::1") whose INVITEs need no digest authentication
+  // (a trunk, a gateway). Unset: nothing is trusted, every INVITE must authenticate.
+  std::function<bool(std::string_view source_ip)> is_trusted_source;
 };
 
 struct ListenAddress {
@@ -84,6 +92,11 @@ class SipServer {
   // The AOR's live bindings, read on the loop thread; nullopt if the loop did not answer within
   // `timeout` (stopping, or overloaded).
   std::optional<std::vector<Binding>> lookup(std::string aor, std::chrono::milliseconds timeout);
+
+  // Loop thread only (inside hooks and post()ed tasks): the call legs.
+  Calls& calls();
+  // Loop thread only: the AOR's live bindings now (each is a contact to dial).
+  std::vector<Binding> bindingsOf(std::string_view aor);
 
   struct Loop;  // loop-thread state (libre objects); defined in sip_server.cpp
 

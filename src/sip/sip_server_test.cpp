@@ -3,13 +3,7 @@
 // `timeout` and is reaped by pid.
 #include "sip/sip_server.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -19,16 +13,14 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 
-extern char** environ;
+#include "sip/sip_test_support.h"
 
 namespace parley::sip {
 namespace {
 
 using namespace std::chrono_literals;
-
-constexpr auto kWait = 10s;  // upper bound for anything the server should do promptly
+using namespace parley::sip::testsupport;
 
 SipServerConfig testConfig() {
   SipServerConfig c;
@@ -78,153 +70,6 @@ Started startServer(SipServerConfig config = testConfig()) {
   s.server = std::move(r.server);
   return s;
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "parley-sip-XXXXXX").string();
-    path_ = mkdtemp(pattern.data()) ? pattern : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-struct SippResult {
-  int exit_code = -1;
-  std::string output;
-};
-
-bool haveBaresip() {
-  return std::string(PARLEY_BARESIP).size() > 0 && access(PARLEY_BARESIP, X_OK) == 0;
-}
-
-bool haveSipp() {
-  return std::string(PARLEY_SIPP).size() > 0 && access(PARLEY_SIPP, X_OK) == 0;
-}
-
-// Spawns `args` (argv[0] looked up in PATH) in `dir` with stdout and stderr to `log`, waits for
-// it by pid and returns its exit code (128 + signal if killed). Callers bound the run with
-// coreutils `timeout`.
-int spawnAndWait(std::vector<std::string> args, const std::string& dir, const std::string& log) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  pid_t pid = -1;
-  const int err = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (err != 0) return -1;
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::string readTail(const std::string& path, std::size_t max = 4000) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  return text.size() > max ? text.substr(text.size() - max) : text;
-}
-
-// Runs one SIPp call of `scenario` against 127.0.0.1:`port`, bounded by SIPp's own -timeout and
-// by coreutils `timeout`, and waits for it by pid.
-SippResult runSipp(const std::string& scenario, std::uint16_t port, const std::string& transport,
-                   const std::string& user, const std::string& password) {
-  TempDir dir;
-  const std::string log = dir.path() + "/sipp.log";
-  std::vector<std::string> args = {"timeout",
-                                   "-k",
-                                   "5",
-                                   "30",
-                                   PARLEY_SIPP,
-                                   "127.0.0.1:" + std::to_string(port),
-                                   "-sf",
-                                   std::string(PARLEY_SIP_TESTDATA) + "/" + scenario,
-                                   "-m",
-                                   "1",
-                                   "-t",
-                                   transport,
-                                   "-i",
-                                   "127.0.0.1",
-                                   "-s",
-                                   user,
-                                   "-au",
-                                   user,
-                                   "-ap",
-                                   password,
-                                   "-timeout",
-                                   "15",
-                                   "-timeout_error",
-                                   "-recv_timeout",
-                                   "5000",
-                                   "-nostdin"};
-  SippResult result;
-  result.exit_code = spawnAndWait(std::move(args), dir.path(), log);
-  result.output = readTail(log);
-  return result;
-}
-
-// A connected loopback socket to the server.
-class RawSocket {
- public:
-  RawSocket(int type, std::uint16_t port) : fd_(socket(AF_INET, type, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = fd_ >= 0 && connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    if (connected_) {
-      sockaddr_in local{};
-      socklen_t len = sizeof local;
-      getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &len);
-      local_port_ = ntohs(local.sin_port);
-    }
-  }
-  ~RawSocket() {
-    if (fd_ >= 0) close(fd_);
-  }
-  bool connected() const { return connected_; }
-  std::uint16_t localPort() const { return local_port_; }
-
-  void send(std::string_view data) { (void)::send(fd_, data.data(), data.size(), MSG_NOSIGNAL); }
-
-  // Reads until `needle` appears in what arrived (returns everything read), or the deadline.
-  std::string readUntil(std::string_view needle, std::chrono::milliseconds within = kWait) {
-    std::string got;
-    const auto deadline = std::chrono::steady_clock::now() + within;
-    while (got.find(needle) == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-      char buf[8192];
-      const ssize_t n = recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      got.append(buf, static_cast<std::size_t>(n));
-    }
-    return got;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  std::uint16_t local_port_ = 0;
-};
 
 std::string options(const std::string& transport, std::uint16_t local_port,
                     const std::string& call_id) {
@@ -282,7 +127,8 @@ TEST(SipServer, OptionsGets200OverUdpAndTcp) {
   udp.send(options("UDP", udp.localPort(), "opt-udp"));
   const std::string reply = udp.readUntil("Call-ID: opt-udp");
   EXPECT_NE(reply.find("SIP/2.0 200 OK"), std::string::npos) << reply;
-  EXPECT_NE(reply.find("Allow: REGISTER, OPTIONS"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO"), std::string::npos)
+      << reply;
 
   RawSocket tcp(SOCK_STREAM, s.server->port("tcp"));
   ASSERT_TRUE(tcp.connected());
