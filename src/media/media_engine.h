@@ -21,6 +21,11 @@
 // Thread rule: create, use and destroy a MediaEngine on one thread that runs libre's re_main
 // (the SIP loop). Handlers in MediaEvents run on that thread, never from inside a call to a
 // MediaEngine function (they are deferred to the loop), and may call any MediaEngine function.
+//
+// Capacity: each stream holds two UDP sockets (RTP on an even port, libre's unused RTCP socket
+// on the next). libre's loop watches at most 1024 descriptors unless the loop thread calls
+// fd_setsize(n) once, after re_thread_init() and before its first socket; 1,000 bridged calls
+// need n above 4,000 (and RLIMIT_NOFILE to match). Relaying allocates nothing per packet.
 #pragma once
 
 #include <chrono>
@@ -60,6 +65,9 @@ struct MediaEngineConfig {
 };
 
 struct MediaEvents {
+  // A key pressed on the peer of a stream ('0'-'9', '*', '#', 'A'-'D'). RFC 4733 events are
+  // reported in every mode (they are not relayed across a bridge); once a stream received one,
+  // in-band detection is off for it, so a phone sending both is reported once.
   std::function<void(StreamId, char key, DtmfSource)> on_dtmf;
   // The clips of play(..., token) were all sent. Not called for a playback that was replaced or
   // stopped, nor for a closed stream.
@@ -130,7 +138,8 @@ class MediaEngine {
   // ends first. With `recording`, both directions are written to the file until unbridge/close.
   // False if either stream is unknown or not negotiated.
   bool bridge(StreamId a, StreamId b, std::optional<RecordingSpec> recording = std::nullopt);
-  // Ends the bridge `stream` is in (both sides go silent). No-op if not bridged.
+  // Ends the bridge `stream` is in (both sides go silent; a side that was given play/loop
+  // after bridge() keeps playing). The recording is finished. No-op if not bridged.
   void unbridge(StreamId stream);
   // Releases the stream and its port. Unknown ids are ignored.
   void close(StreamId stream);
