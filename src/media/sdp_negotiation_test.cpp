@@ -60,6 +60,23 @@ TEST(SdpNegotiation, AnswerToOurOffer) {
   EXPECT_EQ(parseAnswer(offer("m=audio 5000 RTP/AVP 18"), params()).error, SdpError::NoCommonCodec);
 }
 
+// The offer baresip 1.0.0 (Debian 12) sends, as captured from a dial to a raw UDP socket.
+TEST(SdpNegotiation, BaresipOffer) {
+  const std::string baresip =
+      "v=0\r\no=- 2060464503 1876192870 IN IP4 192.0.2.2\r\ns=-\r\nc=IN IP4 192.0.2.2\r\nt=0 0\r\n"
+      "a=tool:baresip 1.0.0\r\nm=audio 2766 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\n"
+      "a=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
+      "a=sendrecv\r\na=label:1\r\na=rtcp-rsize\r\na=ssrc:148351043 cname:sip:m@127.0.0.1:5163\r\n"
+      "a=minptime:20\r\na=ptime:20\r\n";
+  auto r = parseOffer(baresip, params());
+  ASSERT_EQ(r.error, SdpError::None) << r.message;
+  EXPECT_EQ(r.media.codec, Codec::Pcmu);
+  EXPECT_EQ(r.media.telephone_event_pt, 101);
+  EXPECT_EQ(r.media.address, "192.0.2.2");
+  EXPECT_EQ(r.media.port, 2766);
+  EXPECT_TRUE(r.media.may_send);
+}
+
 TEST(SdpNegotiation, NoConnectionAddressIsMalformed) {
   auto r = parseOffer("v=0\r\no=- 1 1 IN IP4 10.0.0.7\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n", params());
   EXPECT_EQ(r.error, SdpError::Malformed);
