@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -197,8 +198,9 @@ struct TtsService::Impl {
       return nullptr;
     }
     // Atomically into the disk cache: a crash or a concurrent reader never sees half a file.
-    const std::filesystem::path temp =
-        file.string() + ".tmp." + std::to_string(::getpid());
+    static std::atomic<std::uint64_t> temp_counter{0};  // unique among this process's services
+    const std::filesystem::path temp = file.string() + ".tmp." + std::to_string(::getpid()) + "." +
+                                       std::to_string(temp_counter.fetch_add(1));
     if (!saveWav(temp.string(), clip, &why)) {
       spdlog::warn("tts: cannot write cache file: {}", why);
       std::filesystem::remove(temp, ec);
