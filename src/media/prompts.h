@@ -41,6 +41,9 @@ struct TtsConfig {
   std::string cache_dir = "./cache/tts";   // created if missing
   int words_per_minute = 160;
   std::size_t memory_cache_entries = 512;  // least recently used go first
+  // Files kept in cache_dir (text with ${...} substitutions makes new ones without end): once
+  // 10% over, the least recently used are deleted. 0: no disk cache.
+  std::size_t disk_cache_entries = 10000;
 };
 
 class TtsService {

@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -121,6 +123,32 @@ struct TtsService::Impl {
   mutable std::list<std::pair<std::string, ClipPtr>> lru;
   mutable std::unordered_map<std::string, std::list<std::pair<std::string, ClipPtr>>::iterator>
       index;
+  std::size_t disk_files = 0;  // worker only (and start() before the worker): WAVs in cache_dir
+
+  // Deletes the least recently used cache files (by modification time, which a disk hit renews)
+  // down to disk_cache_entries, and temporary files a crashed writer left over an hour ago.
+  void pruneDisk() {
+    std::error_code ec;
+    const auto now = std::filesystem::file_time_type::clock::now();
+    std::vector<std::pair<std::filesystem::file_time_type, std::filesystem::path>> wavs;
+    for (auto it = std::filesystem::directory_iterator(config.cache_dir, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      const auto when = it->last_write_time(ec);
+      if (ec) continue;
+      if (name.find(".wav.tmp.") != std::string::npos) {
+        if (now - when > std::chrono::hours(1)) std::filesystem::remove(it->path(), ec);
+      } else if (it->path().extension() == ".wav") {
+        wavs.emplace_back(when, it->path());
+      }
+    }
+    disk_files = wavs.size();
+    if (wavs.size() <= config.disk_cache_entries) return;
+    std::sort(wavs.begin(), wavs.end());
+    for (std::size_t i = 0; i < wavs.size() - config.disk_cache_entries; ++i) {
+      if (std::filesystem::remove(wavs[i].second, ec)) --disk_files;
+    }
+  }
 
   ClipPtr lookup(const std::string& text) const {
     std::lock_guard lock(mutex);
@@ -161,9 +189,11 @@ struct TtsService::Impl {
     const std::filesystem::path file =
         std::filesystem::path(config.cache_dir) / (cacheKey(config, text) + ".wav");
     std::error_code ec;
-    if (std::filesystem::exists(file, ec)) {
+    const bool use_disk = config.disk_cache_entries > 0;
+    if (use_disk && std::filesystem::exists(file, ec)) {
       std::string why;
       if (auto clip = loadWav(file.string(), &why)) {
+        std::filesystem::last_write_time(file, std::filesystem::file_time_type::clock::now(), ec);
         auto shared = std::make_shared<const Clip>(std::move(*clip));
         remember(text, shared);
         return shared;
@@ -197,7 +227,18 @@ struct TtsService::Impl {
       *error = why.empty() ? "resampling produced no audio" : why;
       return nullptr;
     }
-    // Atomically into the disk cache: a crash or a concurrent reader never sees half a file.
+    if (use_disk) keepOnDisk(file, clip);
+    auto shared = std::make_shared<const Clip>(std::move(clip));
+    remember(text, shared);
+    return shared;
+  }
+
+  // Worker thread only. Writes atomically, so a crash or a concurrent reader never sees half a
+  // file; a failure only costs a later render.
+  void keepOnDisk(const std::filesystem::path& file, const Clip& clip) {
+    std::string why;
+    std::error_code ec;
+    const bool existed = std::filesystem::exists(file, ec);
     static std::atomic<std::uint64_t> temp_counter{0};  // unique among this process's services
     const std::filesystem::path temp = file.string() + ".tmp." + std::to_string(::getpid()) + "." +
                                        std::to_string(temp_counter.fetch_add(1));
@@ -209,11 +250,12 @@ struct TtsService::Impl {
       if (ec) {
         spdlog::warn("tts: cannot rename cache file {}: {}", temp.string(), ec.message());
         std::filesystem::remove(temp, ec);
+        return;
       }
+      if (!existed) ++disk_files;
+      const std::size_t cap = config.disk_cache_entries;
+      if (disk_files > cap + std::max<std::size_t>(1, cap / 10)) pruneDisk();
     }
-    auto shared = std::make_shared<const Clip>(std::move(clip));
-    remember(text, shared);
-    return shared;
   }
 
   void run() {
@@ -275,6 +317,7 @@ TtsService::Started TtsService::start(TtsConfig config) {
     return started;
   }
   auto impl = std::make_unique<Impl>(std::move(config));
+  if (impl->config.disk_cache_entries > 0) impl->pruneDisk();
   Impl* raw = impl.get();
   // The worker checks the voice first, so a bad config fails here rather than at the first call.
   std::promise<std::string> ready;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -208,6 +209,38 @@ TEST_F(Tts, FullQueueAnswersBusyAndDestructionAnswersStopped) {
   std::lock_guard lock(results_mutex);
   EXPECT_EQ(busy + stopped + other, 1001);  // every callback ran exactly once
   EXPECT_GE(stopped, 1);
+}
+
+TEST_F(Tts, DiskCacheStaysNearItsLimit) {
+  TtsConfig c = config();
+  c.disk_cache_entries = 2;
+  auto started = TtsService::start(c);
+  ASSERT_TRUE(started.service) << started.error;
+  std::string error;
+  for (const char* text : {"a", "b", "c", "d", "e", "f"}) {
+    ASSERT_TRUE(started.service->renderNow(text, &error)) << error;
+    EXPECT_LE(cacheFiles().size(), 3u);  // pruned back to 2 once over 2 + 10% (at least 1)
+  }
+}
+
+TEST_F(Tts, StartPrunesLeastRecentlyUsedFilesAndStaleTemporaries) {
+  const fs::path cache = dir_ / "cache";
+  fs::create_directories(cache);
+  const auto now = fs::file_time_type::clock::now();
+  std::string error;
+  int age_hours = 4;
+  for (const char* name : {"old.wav", "older.wav.tmp.1.0", "middle.wav", "new.wav", "fresh.wav.tmp.1.1"}) {
+    ASSERT_TRUE(saveWav((cache / name).string(), sine(400, 20), &error)) << error;
+    fs::last_write_time(cache / name, now - std::chrono::hours(age_hours--));
+  }
+  TtsConfig c = config();
+  c.disk_cache_entries = 1;
+  auto started = TtsService::start(c);
+  ASSERT_TRUE(started.service) << started.error;
+  std::vector<std::string> left;
+  for (const auto& file : cacheFiles()) left.push_back(file.filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"fresh.wav.tmp.1.1", "new.wav"}));
 }
 
 TEST_F(Tts, UnusableCacheDirectoryFailsAtStart) {
