@@ -9,6 +9,7 @@
 #include <future>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "sip/sip_server.h"
@@ -276,6 +277,79 @@ TEST(CallLegs, DialTimeoutCancelsAndEndsFailed408) {
   const SippResult r = phone.finish();
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(f->journal->count("ended"), 1u) << f->journal->all();
+}
+
+TEST(CallLegs, PhoneAnsweringAfterOurCancelGetsAckAndByeAndNoSecondEnd) {
+  if (!haveSipp()) GTEST_SKIP() << "sipp not installed (Debian package sip-tester)";
+  auto f = startServer(true);
+  ASSERT_TRUE(f->server);
+  const std::uint16_t phone_port = freePort(SOCK_DGRAM);
+  SippProcess phone(
+      sippCommand("uas_answer_after_cancel.xml", "u1", {"-p", std::to_string(phone_port)}));
+  const LegId leg = f->onLoop([&](SipServer& s) {
+    DialRequest d;
+    d.target = "sip:agent@127.0.0.1:" + std::to_string(phone_port);
+    d.sdp_offer = kOurSdp;
+    return s.calls().dial(d);
+  });
+  ASSERT_TRUE(f->journal->waitFor("progress")) << f->journal->all();
+  f->onLoop([leg](SipServer& s) {
+    s.calls().hangup(leg);
+    s.calls().hangup(leg);  // twice: still one end
+    return 0;
+  });
+  const SippResult r = phone.finish();  // saw our CANCEL, then ACK and BYE for its 200
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_TRUE(f->journal->waitFor("ended")) << f->journal->all();
+  EXPECT_EQ(f->journal->find("ended"), "ended " + std::to_string(leg) + " local-hangup 0 local");
+  EXPECT_EQ(f->journal->count("ended"), 1u) << f->journal->all();
+  EXPECT_EQ(f->journal->count("answered"), 0u) << f->journal->all();
+}
+
+TEST(CallLegs, UnreachableTargetsEndFailedNeverInsideDial) {
+  auto f = startServer(true);
+  ASSERT_TRUE(f->server);
+  const auto [first, second, ended_inside] = f->onLoop([&](SipServer& s) {
+    DialRequest bad;
+    bad.target = "not a uri <>";
+    const LegId a = s.calls().dial(bad);
+    DialRequest nothing_there;
+    nothing_there.target = "sip:agent@127.0.0.1:9;transport=tcp";  // discard port: refused
+    const LegId b = s.calls().dial(nothing_there);
+    return std::tuple{a, b, f->journal->count("ended")};
+  });
+  EXPECT_EQ(ended_inside, 0u);
+  ASSERT_TRUE(f->journal->waitFor("ended " + std::to_string(first))) << f->journal->all();
+  EXPECT_EQ(f->journal->find("ended " + std::to_string(first)),
+            "ended " + std::to_string(first) + " failed 416 local");
+  ASSERT_TRUE(f->journal->waitFor("ended " + std::to_string(second))) << f->journal->all();
+  EXPECT_EQ(f->journal->find("ended " + std::to_string(second)).rfind(
+                "ended " + std::to_string(second) + " failed", 0),
+            0u)
+      << f->journal->all();
+}
+
+TEST(CallLegs, StoppingWithLiveLegsIsClean) {
+  auto f = startServer(true);
+  ASSERT_TRUE(f->server);
+  RawSocket udp(SOCK_DGRAM, f->server->port("udp"));
+  ASSERT_TRUE(udp.connected());
+  udp.send("INVITE sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:" +
+           std::to_string(udp.localPort()) +
+           ";branch=z9hG4bK-live\r\nMax-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=f\r\n"
+           "To: <sip:100@127.0.0.1>\r\nCall-ID: live\r\nCSeq: 1 INVITE\r\n"
+           "Content-Length: 0\r\n\r\n");
+  EXPECT_NE(udp.readUntil("SIP/2.0 100 Trying").find("100 Trying"), std::string::npos);
+  ASSERT_TRUE(f->journal->waitFor("invite 1"));
+  // One leg waiting for the app, one outbound INVITE to nobody, then stop.
+  f->onLoop([](SipServer& s) {
+    DialRequest d;
+    d.target = "sip:agent@127.0.0.1:9";
+    d.sdp_offer = kOurSdp;
+    return s.calls().dial(d);
+  });
+  f->server->stop();
+  EXPECT_FALSE(f->server->post([] {}));
 }
 
 TEST(CallLegs, MalformedAndOutOfDialogRequestsAreRefusedAndServingContinues) {

@@ -2,9 +2,10 @@
 //
 // Each leg is one INVITE dialog with one peer: an inbound leg is a caller's INVITE to us, an
 // outbound leg is our INVITE to an agent's phone (or a trunk). Legs carry SDP as opaque text;
-// the media layer makes and reads it. libre's sipsess does the transaction work (100 Trying,
-// retransmissions, ACK, CANCEL -> 487, BYE, re-INVITE answered with our last SDP), so every
-// order the network can produce ends in exactly one on_ended per leg:
+// the media layer makes and reads it. libre's sipsess does the transaction work
+// (retransmissions, ACK, CANCEL -> 487, BYE, re-INVITE answered with our last SDP; the server
+// sends 100 Trying itself), so every order the network can produce ends in exactly one on_ended
+// per leg:
 //   - a caller CANCELs while we have not answered          -> on_ended(Cancelled, by_peer)
 //   - a peer's BYE                                         -> on_ended(Bye, by_peer)
 //   - our hangup()                                         -> on_ended(LocalHangup, !by_peer)
@@ -18,7 +19,8 @@
 // usable Request-URI get 400.
 //
 // Thread rule: everything here runs on the SIP loop thread. Calls& comes from
-// SipServer::calls() and is used only inside hooks and tasks given to SipServer::post().
+// SipServer::calls() and is used only inside hooks and tasks given to SipServer::post();
+// SipServer::bindingsOf(aor) (same thread) lists the contacts to dial for an agent.
 #pragma once
 
 #include <chrono>
@@ -63,7 +65,7 @@ struct LegEnded {
 
 struct DialRequest {
   std::string target;          // Request-URI (an agent's registered contact, a trunk URI)
-  std::string to;              // To URI (the agent's AOR); empty: `target`
+  std::string to;              // To URI; not used yet: libre 1.1.0's sipsess sends To = target
   std::string from_user;       // caller id user shown on the agent's phone ("0701234567")
   std::string from_display;    // display name ("Sales: 0701234567")
   std::string sdp_offer;       // our SDP offer

@@ -132,6 +132,7 @@ bool collectAuthorization(const sip_hdr* hdr, const sip_msg*, void* arg) {
 struct SipServer::Loop {
   SipServer* owner = nullptr;
   struct sip* stack = nullptr;
+  dnsc* dns = nullptr;  // resolves host names in dialled URIs (trunks); null when unavailable
   sip_lsnr* listener = nullptr;
   mqueue* queue = nullptr;
   tmr expiry_timer{};
@@ -379,8 +380,18 @@ struct SipServer::Loop {
 
   // Creates the stack and binds every address; an error message on failure.
   std::string open() {
+    // The system's name servers, for dialling URIs with host names. Without them only numeric
+    // targets can be dialled (agents' registered contacts are numeric).
+    sa servers[8];
+    std::uint32_t server_count = 8;
+    char domain[64] = {};
+    if (dns_srv_get(domain, sizeof domain, servers, &server_count) != 0 || server_count == 0 ||
+        dnsc_alloc(&dns, nullptr, servers, server_count) != 0) {
+      spdlog::warn("sip: no DNS resolver; only numeric SIP URIs can be dialled");
+      dns = nullptr;
+    }
     int err =
-        sip_alloc(&stack, nullptr, 32, 32, 32, owner->config_.software.c_str(), nullptr, nullptr);
+        sip_alloc(&stack, dns, 32, 32, 32, owner->config_.software.c_str(), nullptr, nullptr);
     if (err) return "sip_alloc: " + errorText(err);
     struct Want {
       sip_transp tp;
@@ -429,6 +440,7 @@ struct SipServer::Loop {
       sip_close(stack, true);
       stack = static_cast<struct sip*>(mem_deref(stack));
     }
+    dns = static_cast<dnsc*>(mem_deref(dns));
     queue = static_cast<mqueue*>(mem_deref(queue));
   }
 };
