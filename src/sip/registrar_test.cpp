@@ -414,3 +414,57 @@ TEST(Registrar, GarbageAuthorizationNeverCrashes) {
 
 }  // namespace
 }  // namespace parley::sip
+
+namespace parley::sip {
+namespace {
+
+// An INVITE's Proxy-Authorization for `challenge`, computed as a phone would.
+std::string inviteCredentials(const std::string& challenge, const std::string& uri,
+                              const std::string& user, const std::string& password) {
+  DigestCredentials c;
+  c.username = user;
+  c.realm = param(challenge, "realm");
+  c.nonce = param(challenge, "nonce");
+  c.uri = uri;
+  c.qop = "auth";
+  c.nc = "00000001";
+  c.cnonce = "feed";
+  c.response = computeDigestResponse(c, "INVITE", computeHa1(user, c.realm, password));
+  return "Digest username=\"" + c.username + "\", realm=\"" + c.realm + "\", nonce=\"" +
+         c.nonce + "\", uri=\"" + c.uri + "\", response=\"" + c.response +
+         "\", algorithm=MD5, qop=auth, nc=" + c.nc + ", cnonce=\"" + c.cnonce + "\"";
+}
+
+TEST(Registrar, InviteIsChallengedThenAuthenticatedAsAUser) {
+  Registrar reg = makeRegistrar();
+  AuthRequest req{"INVITE", "10.0.0.9", "10.0.0.9:5060", "sip:100@parley", {}};
+  const AuthDecision first = reg.authorize(req, kT0);
+  ASSERT_EQ(first.outcome, AuthOutcome::Challenge);
+  EXPECT_EQ(first.status, 407);
+  req.authorizations = {inviteCredentials(first.challenge, req.request_uri, "1002", "demo1002")};
+  const AuthDecision ok = reg.authorize(req, kT0);
+  EXPECT_EQ(ok.outcome, AuthOutcome::Authenticated) << ok.log;
+  EXPECT_EQ(ok.user, "1002");
+}
+
+TEST(Registrar, WrongInvitePasswordsCountTowardsTheLockout) {
+  Registrar reg = makeRegistrar();  // max_failures = 3
+  AuthRequest req{"INVITE", "10.0.0.9", "10.0.0.9:5060", "sip:100@parley", {}};
+  for (int i = 0; i < 3; ++i) {
+    const AuthDecision challenge = reg.authorize(req, kT0);
+    ASSERT_EQ(challenge.outcome, AuthOutcome::Challenge);
+    AuthRequest wrong = req;
+    wrong.authorizations = {inviteCredentials(challenge.challenge, req.request_uri, "1001", "x")};
+    const AuthDecision d = reg.authorize(wrong, kT0);
+    EXPECT_EQ(d.outcome, AuthOutcome::Forbidden);
+    EXPECT_EQ(d.status, 403);
+  }
+  EXPECT_EQ(reg.authorize(req, kT0).outcome, AuthOutcome::RateLimited);
+  // The same source's REGISTERs are locked out too: one limiter.
+  Phone phone;
+  phone.source = "10.0.0.9";
+  EXPECT_EQ(reg.handleRegister(phone.request({}), kT0).outcome, RegisterOutcome::RateLimited);
+}
+
+}  // namespace
+}  // namespace parley::sip
