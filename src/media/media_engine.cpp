@@ -104,26 +104,34 @@ struct MediaEngine::Impl {
 
   // --- ports and streams -----------------------------------------------------------------------
 
-  // Binds an even RTP port (and libre's RTCP socket on the next one) from the configured range.
+  // Binds an even RTP port from the configured range. No RTCP socket: we neither send nor read
+  // RTCP, and one descriptor per stream doubles what a loop can hold (see the header).
   bool bind(Stream& s) {
+    if (rtp_alloc(s.rtp.out()) != 0) return false;  // header state only: SSRC, sequence
     const std::uint32_t slots = (static_cast<std::uint32_t>(port_max) - port_min) / 2 + 1;
     for (std::uint32_t i = 0; i < slots; ++i) {
       const std::uint16_t port = next_port;
       next_port = static_cast<std::uint16_t>(port + 2 > port_max ? port_min : port + 2);
-      if (static_cast<std::uint32_t>(port) + 1 > 65535) continue;
-      struct rtp_sock* rs = nullptr;
-      if (rtp_listen(&rs, IPPROTO_UDP, &bind_address, port, static_cast<std::uint16_t>(port + 1),
-                     false, &Impl::onRtpUnused, nullptr, &s) != 0) {
-        continue;
-      }
-      s.rtp = MemRef<struct rtp_sock>(rs);
+      sa local = bind_address;
+      sa_set_port(&local, port);
+      if (udp_listen(s.udp.out(), &local, &Impl::onUdp, &s) != 0) continue;
       s.local_port = port;
-      // Our own receive handler so malformed datagrams are counted (libre's drops them silently).
-      udp_handler_set(static_cast<udp_sock*>(rtp_sock(rs)), &Impl::onUdp, &s);
-      udp_handler_set(static_cast<udp_sock*>(rtcp_sock(rs)), &Impl::onRtcp, nullptr);
       return true;
     }
     return false;
+  }
+
+  // Sends the payload at mb's position (which must have room for a header before it) as the
+  // next RTP packet of `s`: libre's rtp_encode writes the header and moves the sequence on.
+  bool send(Stream& s, bool marker, std::uint32_t ts, mbuf* mb) {
+    if (mb->pos < RTP_HEADER_SIZE) return false;
+    mb->pos -= RTP_HEADER_SIZE;
+    const std::size_t start = mb->pos;
+    if (rtp_encode(s.rtp.get(), false, marker, s.pt, ts, mb) != 0) return false;
+    mb->pos = start;
+    if (udp_send(s.udp.get(), &s.remote, mb) != 0) return false;
+    ++stats.packets_sent;
+    return true;
   }
 
   Stream& newStream() {
@@ -210,9 +218,7 @@ struct MediaEngine::Impl {
     const bool marker = s.resync;
     const std::uint32_t ts = marker ? resumeTs(s, now_ms) : s.next_ts;
     s.resync = false;
-    if (s.may_send && rtp_send(s.rtp.get(), &s.remote, false, marker, s.pt, ts, mb) == 0) {
-      ++stats.packets_sent;
-    }
+    if (s.may_send) (void)send(s, marker, ts, mb);
     s.next_ts = ts + static_cast<std::uint32_t>(kFrameSamples);
     s.last_send_ms = now_ms;
     s.ever_sent = true;
@@ -261,8 +267,6 @@ struct MediaEngine::Impl {
 
   // --- receiving -------------------------------------------------------------------------------
 
-  static void onRtpUnused(const sa*, const rtp_header*, mbuf*, void*) {}
-  static void onRtcp(const sa*, mbuf*, void*) {}  // RTCP is not used; dropped unread
 
   static void onInBandDigit(char digit, void* arg) {
     auto* s = static_cast<Stream*>(arg);
@@ -340,12 +344,9 @@ struct MediaEngine::Impl {
     dst->last_send_ms = now;
     dst->ever_sent = true;
     if (!dst->may_send) return;
-    // mb's position is the payload, after the received header: rtp_send writes the new header
-    // over the old one, so the packet is relayed without copying or allocating.
-    if (rtp_send(dst->rtp.get(), &dst->remote, false, marker, dst->pt, ts, mb) == 0) {
-      ++stats.packets_sent;
-      ++stats.packets_relayed;
-    }
+    // mb's position is the payload, after the received header: the new header is written over
+    // the old one, so the packet is relayed without copying or allocating.
+    if (send(*dst, marker, ts, mb)) ++stats.packets_relayed;
   }
 
   // RFC 4733: one report per event; an event is identified by its RTP timestamp (all packets
@@ -396,8 +397,8 @@ MediaEngine::Created MediaEngine::create(MediaEngineConfig config, MediaEvents e
     return {nullptr, "advertised_address is not an IP address: " + advertised};
   }
   const std::uint32_t min_even = (static_cast<std::uint32_t>(config.rtp_port_min) + 1) & ~1u;
-  if (config.rtp_port_min == 0 || min_even + 1 > config.rtp_port_max) {
-    return {nullptr, "rtp port range must hold an even port and the one after it"};
+  if (config.rtp_port_min == 0 || min_even > config.rtp_port_max) {
+    return {nullptr, "rtp port range must hold an even port"};
   }
   if (config.codecs.empty()) return {nullptr, "no codecs"};
   if (config.telephone_event_pt < 96 || config.telephone_event_pt > 127) {

@@ -22,10 +22,11 @@
 // (the SIP loop). Handlers in MediaEvents run on that thread, never from inside a call to a
 // MediaEngine function (they are deferred to the loop), and may call any MediaEngine function.
 //
-// Capacity: each stream holds two UDP sockets (RTP on an even port, libre's unused RTCP socket
-// on the next). libre's loop watches at most 1024 descriptors unless the loop thread calls
+// Capacity: each stream holds one UDP socket (RTP on an even port; RTCP is neither sent nor
+// read). libre's loop watches at most 1024 descriptors unless the loop thread calls
 // fd_setsize(n) once, after re_thread_init() and before its first socket; 1,000 bridged calls
-// need n above 4,000 (and RLIMIT_NOFILE to match). Relaying allocates nothing per packet.
+// need n above 2,000 plus the SIP sockets (and RLIMIT_NOFILE to match). Relaying allocates
+// nothing per packet.
 #pragma once
 
 #include <chrono>

@@ -19,7 +19,8 @@ enum class SendMode : std::uint8_t { Silent, Playing, Looping, Relaying };
 struct Stream {
   MediaEngine::Impl* engine = nullptr;  // the owner; outlives the stream
   StreamId id = 0;
-  MemRef<struct rtp_sock> rtp;
+  MemRef<struct rtp_sock> rtp;  // libre's RTP header state (SSRC, sequence); no sockets
+  MemRef<udp_sock> udp;          // the stream's one socket, on local_port
   std::uint16_t local_port = 0;
 
   // Negotiated parameters (valid when state == Negotiated).
