@@ -190,6 +190,39 @@ TEST_F(TempDir, ClipOverTheLimitIsRefusedBeforeReadingIt) {
   EXPECT_NE(error.find("long.wav: too long: 601 s, the limit is 600 s"), std::string::npos) << error;
 }
 
+// A 16-bit mono PCM WAV file at `rate` holding a sine of `hz` at half scale for `seconds`.
+std::string pcm16Wav(int rate, double hz, double seconds) {
+  auto u16 = [](unsigned v) { return std::string{static_cast<char>(v & 0xFF), static_cast<char>(v >> 8)}; };
+  auto u32 = [&](std::uint32_t v) { return u16(v & 0xFFFF) + u16(v >> 16); };
+  const auto frames = static_cast<std::uint32_t>(rate * seconds);
+  std::string bytes = "RIFF" + u32(36 + 2 * frames) + "WAVEfmt " + u32(16) + u16(1) + u16(1) +
+                      u32(static_cast<std::uint32_t>(rate)) + u32(static_cast<std::uint32_t>(rate) * 2) +
+                      u16(2) + u16(16) + "data" + u32(2 * frames);
+  for (std::uint32_t i = 0; i < frames; ++i) {
+    const double v = 16384 * std::sin(2 * 3.141592653589793 * hz * i / rate);
+    bytes += u16(static_cast<unsigned>(static_cast<std::uint16_t>(static_cast<std::int16_t>(std::lround(v)))));
+  }
+  return bytes;
+}
+
+TEST_F(TempDir, ResamplingKeepsTheVoiceBandAndDropsWhatWouldAlias) {
+  std::string error;
+  writeBytes("3k.wav", pcm16Wav(44100, 3000, 0.5));
+  auto in_band = loadWav(path("3k.wav"), &error);
+  ASSERT_TRUE(in_band) << error;
+  EXPECT_NEAR(peak(in_band->samples, 400, 3600), 16384, 16384 * 0.12);  // within 1 dB
+  EXPECT_NEAR(zeroCrossingHz(in_band->samples), 3000, 20);
+  writeBytes("3k4.wav", pcm16Wav(44100, 3400, 0.5));
+  auto band_edge = loadWav(path("3k4.wav"), &error);  // the top of the telephone band
+  ASSERT_TRUE(band_edge) << error;
+  EXPECT_NEAR(peak(band_edge->samples, 400, 3600), 16384, 16384 * 0.12);
+  // 6 kHz is above the 4 kHz limit of 8 kHz audio: unfiltered it would fold back to 2 kHz.
+  writeBytes("6k.wav", pcm16Wav(44100, 6000, 0.5));
+  auto above = loadWav(path("6k.wav"), &error);
+  ASSERT_TRUE(above) << error;
+  EXPECT_LT(peak(above->samples, 400, 3600), 16384 / 100);  // at least 40 dB down
+}
+
 TEST_F(TempDir, RandomlyCorruptedHeadersNeverCrash) {
   std::string error;
   ASSERT_TRUE(saveWav(path("good.wav"), sine(500, 40), &error));
