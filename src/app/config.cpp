@@ -15,6 +15,7 @@
 
 #include "app/config_reader.h"
 #include "sim/duration.h"
+#include "web/auth.h"
 
 namespace parley::app {
 
@@ -165,6 +166,7 @@ constexpr std::size_t kMaxSkills = 100;
 constexpr std::size_t kMaxEscalationSteps = 100;
 constexpr std::size_t kMaxTrustedSources = 10'000;
 constexpr std::size_t kMaxAttributes = 100;
+constexpr std::size_t kMaxHttpUsers = 1'000;
 
 // Characters allowed in a SIP user part as Parley uses it (extensions, called numbers).
 bool isSipUser(std::string_view s) {
@@ -301,6 +303,7 @@ class ConfigParser : public CollectingReader {
   engine::ExitAction exitAction(const YAML::Node& node, const std::string& path, std::size_t self);
   void sip(const YAML::Node& node, const std::string& path, SipConfig& s);
   void http(const YAML::Node& node, const std::string& path, HttpConfig& h);
+  HttpUser httpUser(const YAML::Node& node, const std::string& path);
   void store(const YAML::Node& node, const std::string& path, StoreConfig& s);
   void media(const YAML::Node& node, const std::string& path, MediaConfig& m);
   void routing(const YAML::Node& node, const std::string& path, engine::EngineConfig& e);
@@ -451,10 +454,57 @@ void ConfigParser::sip(const YAML::Node& node, const std::string& path, SipConfi
 }
 
 void ConfigParser::http(const YAML::Node& node, const std::string& path, HttpConfig& h) {
-  keys(node, path, {"listen"});
+  keys(node, path, {"listen", "users", "session_idle_timeout"});
   field(node, path, "listen", [&](const YAML::Node& n, const std::string& p) {
     h.listen = config_detail::listenAddress(*this, n, p, 8080);
   });
+  field(node, path, "session_idle_timeout", [&](const YAML::Node& n, const std::string& p) {
+    h.session_idle_timeout = positiveDuration(n, p);
+  });
+  field(
+      node, path, "users",
+      [&](const YAML::Node& n, const std::string& p) {
+        if (n.IsNull()) return;
+        list(n, p, kMaxHttpUsers, "users ({name, password, role})");
+        std::set<std::string, std::less<>> names;
+        for (std::size_t i = 0; i < n.size(); ++i) {
+          attempt([&] {
+            HttpUser user = httpUser(n[i], at(p, i));
+            if (!names.insert(user.name).second) {
+              fail(get(n[i], "name"), join(at(p, i), "name"),
+                   "\"" + user.name + "\" is given twice");
+            }
+            h.users.push_back(std::move(user));
+          });
+        }
+      },
+      true);
+}
+
+HttpUser ConfigParser::httpUser(const YAML::Node& node, const std::string& path) {
+  requireMap(node, path, {"name", "password", "role"});
+  HttpUser user;
+  const YAML::Node name = required(node, path, "name");
+  user.name = text(name, join(path, "name"));
+  if (user.name.empty() || user.name.size() > 64 || user.name.find(':') != std::string::npos ||
+      hasSpaceOrControl(user.name)) {
+    fail(name, join(path, "name"), "use 1..64 characters without spaces or ':'");
+  }
+  const YAML::Node password = required(node, path, "password");
+  user.password = text(password, join(path, "password"));
+  if (user.password.empty()) fail(password, join(path, "password"), "must not be empty");
+  if (user.password.starts_with("sha256:") && !web::isSha256Password(user.password)) {
+    fail(password, join(path, "password"), "expected sha256: and 64 hex digits");
+  }
+  const YAML::Node role = required(node, path, "role");
+  const std::string role_text = scalar(role, join(path, "role"));
+  const auto parsed = web::parseRole(role_text);
+  if (!parsed) {
+    fail(role, join(path, "role"),
+         "unknown role \"" + role_text + "\" (expected agent, supervisor or admin)");
+  }
+  user.role = *parsed;
+  return user;
 }
 
 void ConfigParser::store(const YAML::Node& node, const std::string& path, StoreConfig& s) {

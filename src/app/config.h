@@ -22,6 +22,7 @@
 #include "engine/types.h"
 #include "flow/flow.h"
 #include "sim/yaml_reader.h"
+#include "web/role.h"
 
 namespace parley::app {
 
@@ -82,8 +83,17 @@ struct SipConfig {
   std::optional<SipTrunk> outbound_trunk;
 };
 
+// A user of the HTTP API (besides the agents, who log in with extension and SIP password).
+struct HttpUser {
+  std::string name;      // login name; no ':' (HTTP Basic splits there), no control characters
+  std::string password;  // plain text, or "sha256:<64 hex digits>" (see web::checkPassword)
+  web::Role role = web::Role::Supervisor;
+};
+
 struct HttpConfig {
   ListenAddress listen{"127.0.0.1", 8080};
+  std::vector<HttpUser> users;               // names unique
+  Millis session_idle_timeout{30 * 60'000};  // a browser session ends after this long unused
 };
 
 struct StoreConfig {

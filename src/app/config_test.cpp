@@ -510,6 +510,61 @@ flows:
   EXPECT_EQ(c.entry_points[0].attributes[1].value, "${called}");
 }
 
+TEST(Config, HttpUsersWithRolesAndHashedPasswords) {
+  const ConfigParse p = parse(R"(http:
+  session_idle_timeout: 10m
+  users:
+    - {name: admin, password: demoadmin, role: admin}
+    - name: sup
+      password: "sha256:2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
+      role: supervisor
+)");
+  ASSERT_TRUE(p) << dump(p);
+  const HttpConfig& h = p.config->http;
+  EXPECT_EQ(h.session_idle_timeout, Millis{600'000});
+  ASSERT_EQ(h.users.size(), 2u);
+  EXPECT_EQ(h.users[0].name, "admin");
+  EXPECT_EQ(h.users[0].password, "demoadmin");
+  EXPECT_EQ(h.users[0].role, web::Role::Admin);
+  EXPECT_EQ(h.users[1].role, web::Role::Supervisor);
+  EXPECT_TRUE(parse("http:\n  users: []\n"));
+  EXPECT_TRUE(parse("http:\n  users:\n"));
+}
+
+TEST(Config, HttpUserErrorsNameLineAndKey) {
+  EXPECT_EQ(onlyError("http:\n  users:\n    - {name: a, password: x, role: root}\n").text,
+            "test.yaml:3: http.users[0].role: unknown role \"root\" (expected agent, supervisor or "
+            "admin)");
+  EXPECT_EQ(onlyError("http:\n  users:\n    - {name: a, role: admin}\n").text,
+            "test.yaml:3: http.users[0].password: missing (required)");
+  EXPECT_EQ(onlyError("http:\n  users:\n    - {name: \"a:b\", password: x, role: admin}\n").text,
+            "test.yaml:3: http.users[0].name: use 1..64 characters without spaces or ':'");
+  EXPECT_EQ(
+      onlyError("http:\n  users:\n    - {name: a, password: \"sha256:abc\", role: admin}\n").text,
+      "test.yaml:3: http.users[0].password: expected sha256: and 64 hex digits");
+  EXPECT_EQ(onlyError("http:\n  users:\n    - {name: a, password: x, role: admin}\n"
+                      "    - {name: a, password: y, role: agent}\n")
+                .text,
+            "test.yaml:4: http.users[1].name: \"a\" is given twice");
+  EXPECT_EQ(onlyError("http:\n  users:\n    - {name: a, password: x, role: admin, pin: 1}\n").path,
+            "http.users[0].pin");
+  EXPECT_EQ(onlyError("http:\n  users: admin\n").path, "http.users");
+  EXPECT_EQ(onlyError("http:\n  session_idle_timeout: 0s\n").path, "http.session_idle_timeout");
+}
+
+TEST(Config, DemoHasAnAdminAndASupervisor) {
+  const ConfigParse p = parseConfig(readFile("examples/demo.yaml"), "examples/demo.yaml");
+  ASSERT_TRUE(p) << dump(p);
+  const auto& users = p.config->http.users;
+  ASSERT_EQ(users.size(), 2u);
+  EXPECT_EQ(users[0].name, "admin");
+  EXPECT_EQ(users[0].password, "demoadmin");
+  EXPECT_EQ(users[0].role, web::Role::Admin);
+  EXPECT_EQ(users[1].name, "supervisor");
+  EXPECT_EQ(users[1].password, "demosupervisor");
+  EXPECT_EQ(users[1].role, web::Role::Supervisor);
+}
+
 TEST(Config, AddToEngineBuildsQueuesAndAgents) {
   const ConfigParse p = parse(R"(queues:
   - {name: sales, strategy: longest-idle, max_wait: 2m, on_max_wait: "queue:overflow"}
