@@ -1,17 +1,19 @@
 // `parley serve FILE`: the server. Reads and validates the config exactly as check-config does
-// (errors: printed, exit 2), builds the routing engine from it on its own thread (EngineLoop),
-// starts the SIP server (registrar with digest auth; agents with available_on_register log in
-// when their phone registers and out when the last registration ends), prints where to point a
-// softphone, and runs until SIGINT or SIGTERM, then stops SIP and the engine and exits 0.
-// A SIP server that cannot start (address in use, ...) exits 1.
+// (errors: printed, exit 2), starts text-to-speech and renders the flows' fixed prompts, opens
+// the interaction store, builds the routing engine on its own thread (EngineLoop), starts the
+// SIP server (registrar with digest auth, INVITE dialogs) with the voice side on its loop
+// (media engine and VoiceController: IVR flows, queues, agents' phones ringing, bridging),
+// prints where to point a softphone, and runs until SIGINT or SIGTERM. Then it hangs up every
+// call (their records are saved), stops SIP and the engine, writes the store out and exits 0.
+// Anything that cannot start (address in use, RTP ports, TTS voice, store) exits 1.
 //
-// Not there yet: INVITE (calls get 501), media, the store and HTTP.
-//
-// Threads: main (waits for the signal), the SIP loop (SipServer), the engine loop (EngineLoop).
-// The SIP loop reaches the engine only by EngineLoop::post().
+// Threads: main (waits for the signal), the SIP loop (SipServer: SIP, media, voice controller),
+// the engine loop (EngineLoop), the TTS worker and the store's writer. The SIP loop reaches the
+// engine only by EngineLoop::post(), the engine the SIP loop only by SipServer::post().
 #include <pthread.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -23,6 +25,9 @@
 #include "app/config_file.h"
 #include "app/engine_loop.h"
 #include "app/sip_wiring.h"
+#include "app/voice_wiring.h"
+#include "media/prompts.h"
+#include "store/sqlite_interaction_store.h"
 
 namespace parley::app {
 namespace {
@@ -68,11 +73,11 @@ void printBanner(const Config& config, const std::string& path, const sip::SipSe
     out << "  Agents with available_on_register become available when their phone registers.\n";
   }
   if (!config.entry_points.empty()) {
-    out << "  Calls to";
+    out << "  Call";
     for (std::size_t i = 0; i < config.entry_points.size() && i < 3; ++i) {
       out << (i ? ", " : " ") << config.entry_points[i].called;
     }
-    out << " are not handled yet (next: INVITE; they get 501 for now).\n";
+    out << " from any softphone (flow " << config.entry_points[0].flow << ").\n";
   }
   out << "  HTTP (" << config.http.listen.toString() << "): not yet.\n";
   out << "  Stop with Ctrl-C.\n";
@@ -94,9 +99,49 @@ int serve(const ServeOptions& options) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  std::string config_dir = ".";
+  if (const auto slash = options.path.rfind('/'); slash != std::string::npos) {
+    config_dir = options.path.substr(0, slash);
+    if (config_dir.empty()) config_dir = "/";
+  }
+
+  media::TtsConfig tts_config;
+  tts_config.voice = config->media.tts_voice;
+  tts_config.cache_dir = config->media.tts_cache_dir;
+  media::TtsService::Started tts = media::TtsService::start(tts_config);
+  if (!tts.service) {
+    std::cerr << "parley serve: text-to-speech did not start: " << tts.error << '\n';
+    return kStartFailed;
+  }
+  warmPrompts(*config, config_dir, tts.service.get());
+
+  if (config->store.kind != StoreConfig::Kind::Sqlite) {
+    std::cerr << "parley serve: store: only sqlite is supported so far\n";
+    return kStartFailed;
+  }
+  store::SqliteOpen opened = store::SqliteInteractionStore::open(config->store.sqlite_path);
+  if (!opened.store) {
+    std::cerr << "parley serve: store did not open: " << opened.error << '\n';
+    return kStartFailed;
+  }
+  store::InteractionStore& records = *opened.store;
+
+  if (!config->media.recordings_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(config->media.recordings_dir, ec);
+    if (ec) {
+      std::cerr << "parley serve: media.recordings_dir " << config->media.recordings_dir << ": "
+                << ec.message() << '\n';
+      return kStartFailed;
+    }
+  }
+
   engine::Engine engine(config->routing);
   const EngineIds ids = addToEngine(*config, engine);
-  EngineLoop loop(std::move(engine));
+  VoiceService voice(*config, config_dir, VoiceSetup::from(*config, ids, engine),
+                     tts.service.get(), &records);
+  EngineLoop loop(std::move(engine), voice.engineSink());
+  voice.bindEngine(loop);
   loop.start();
 
   // Shared with the SIP loop's hook; immutable once built.
@@ -105,9 +150,18 @@ int serve(const ServeOptions& options) {
   hooks.on_availability = [presence, &loop](const sip::AvailabilityEvent& e) {
     if (std::optional<engine::Event> event = presence->eventFor(e)) loop.post(std::move(*event));
   };
-  sip::SipServerStart started = sip::SipServer::start(toSipServerConfig(*config), std::move(hooks));
+  sip::SipServerStart started =
+      sip::SipServer::start(toSipServerConfig(*config), voice.sipHooks(std::move(hooks)));
   if (!started.server) {
     std::cerr << "parley serve: SIP server did not start: " << started.error << '\n';
+    loop.stop();
+    return kStartFailed;
+  }
+  std::string voice_error;
+  if (!voice.attach(*started.server, loop, &voice_error)) {
+    std::cerr << "parley serve: " << voice_error << '\n';
+    voice.detach();
+    started.server->stop();
     loop.stop();
     return kStartFailed;
   }
@@ -117,8 +171,10 @@ int serve(const ServeOptions& options) {
   while (sigwait(&stop_signals, &signal_number) != 0) {
   }
   spdlog::info("signal {}: stopping", signal_number);
+  voice.detach();          // hangs up every call; their records go to the store
   started.server->stop();  // no more hooks after this, so the loop can go
   loop.stop();
+  records.close();         // writes out whatever is queued
   spdlog::info("stopped");
   return 0;
 }

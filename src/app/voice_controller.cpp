@@ -208,7 +208,16 @@ void VoiceController::onInvite(const sip::InboundCall& in) {
   if (n.stream == 0) {
     spdlog::info("call {} from {}: SDP offer refused: {}", in.call_id, in.source, n.error);
     ++counters_.calls_rejected;
-    sip_.calls->reject(in.leg, 488, "Not Acceptable Here");
+    switch (n.failure) {
+      case media::MediaEngine::Failure::MalformedSdp:
+        sip_.calls->reject(in.leg, 400, "Malformed SDP");
+        break;
+      case media::MediaEngine::Failure::NoPort:
+        sip_.calls->reject(in.leg, 503, "No Media Port");
+        break;
+      default:
+        sip_.calls->reject(in.leg, 488, "Not Acceptable Here");
+    }
     return;
   }
   if (!sip_.calls->answer(in.leg, n.sdp)) {
@@ -424,6 +433,16 @@ void VoiceController::runFlowActions(Call& call, std::vector<flow::Action>& acti
     std::visit(
         [&](auto& a) {
           using A = std::decay_t<decltype(a)>;
+          constexpr bool kPlays =
+              std::is_same_v<A, flow::act::Play> || std::is_same_v<A, flow::act::Announce> ||
+              std::is_same_v<A, flow::act::StopPlayback> ||
+              std::is_same_v<A, flow::act::StartMusicOnHold> ||
+              std::is_same_v<A, flow::act::StopMusicOnHold>;
+          if constexpr (kPlays) {
+            // Once bridged, the caller's stream carries the agent: the flow's last "stop the
+            // music" must not silence it.
+            if (c->connected) return;
+          }
           if constexpr (std::is_same_v<A, flow::act::Play>) {
             playPrompts(*c, a.id, a.prompts);
           } else if constexpr (std::is_same_v<A, flow::act::Announce>) {

@@ -81,6 +81,7 @@ struct FakeMedia : MediaPort {
   std::vector<std::optional<media::RecordingSpec>> recordings;
   std::map<media::StreamId, media::PlaybackToken> playing;
   std::set<media::StreamId> looping;
+  std::set<media::StreamId> bridged;  // relaying; any playback call on a stream ends that
 
   media::MediaEngine::Negotiated acceptOffer(std::string_view offer) override {
     if (offer.find("m=audio") == std::string_view::npos) return {0, "", "no audio"};
@@ -99,20 +100,29 @@ struct FakeMedia : MediaPort {
     return open.count(s) != 0;
   }
   void play(media::StreamId s, std::vector<media::ClipPtr>, media::PlaybackToken t) override {
+    bridged.erase(s);
     playing[s] = t;
     looping.erase(s);
   }
   void loop(media::StreamId s, media::ClipPtr) override {
+    bridged.erase(s);
     looping.insert(s);
     playing.erase(s);
   }
   void stopPlayback(media::StreamId s) override {
+    bridged.erase(s);
     playing.erase(s);
     looping.erase(s);
   }
   bool bridge(media::StreamId a, media::StreamId b,
               std::optional<media::RecordingSpec> rec) override {
     bridges.emplace_back(a, b);
+    bridged.insert(a);
+    bridged.insert(b);
+    playing.erase(a);
+    playing.erase(b);
+    looping.erase(a);
+    looping.erase(b);
     recordings.push_back(rec);
     return true;
   }
@@ -272,6 +282,9 @@ TEST_F(VoiceTest, MenuKeyQueuesAndLongestIdleAgentIsConnected) {
   voice_->onAnswered(dial->leg, kAnswer);
   pump();
   ASSERT_EQ(media_.bridges.size(), 1u);
+  // Both directions still relay once the flow has finished (its last music stop included).
+  EXPECT_EQ(media_.bridged.count(media_.bridges[0].first), 1u);
+  EXPECT_EQ(media_.bridged.count(media_.bridges[0].second), 1u);
   EXPECT_FALSE(media_.recordings[0].has_value());  // sales does not record
   // The agent hangs up: the caller's leg goes too and the record says who.
   voice_->onLegEnded(dial->leg, sip::LegEnded{sip::LegEnd::Bye, true, 0, ""});

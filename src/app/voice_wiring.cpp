@@ -1,0 +1,429 @@
+#include "app/voice_wiring.h"
+
+#include <time.h>
+
+#include <cmath>
+#include <future>
+#include <mutex>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/stats.h"
+
+namespace parley::app {
+
+namespace voice_detail {
+
+std::string resolvePath(const std::string& dir, const std::string& path) {
+  if (path.empty() || path[0] == '/' || dir.empty()) return path;
+  return dir + "/" + path;
+}
+
+media::MediaEngineConfig toMediaConfig(const MediaConfig& m) {
+  media::MediaEngineConfig c;
+  c.rtp_address = m.rtp_address;
+  c.advertised_address = m.advertised_address;
+  c.rtp_port_min = m.rtp_port_min;
+  c.rtp_port_max = m.rtp_port_max;
+  c.codecs.clear();
+  for (Codec codec : m.codecs) {
+    c.codecs.push_back(codec == Codec::Pcmu ? media::Codec::Pcmu : media::Codec::Pcma);
+  }
+  c.rtp_timeout = m.rtp_timeout;
+  return c;
+}
+
+std::optional<flow::LocalDateTime> localNow() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  if (localtime_r(&t, &tm) == nullptr) return std::nullopt;
+  return flow::LocalDateTime{flow::Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday},
+                             tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec};
+}
+
+class MediaAdapter final : public MediaPort {
+ public:
+  media::MediaEngine* engine = nullptr;
+  media::MediaEngine::Negotiated acceptOffer(std::string_view offer) override {
+    return engine->acceptOffer(offer);
+  }
+  media::MediaEngine::Negotiated createOffer() override { return engine->createOffer(); }
+  bool applyAnswer(media::StreamId s, std::string_view answer, std::string* error) override {
+    return engine->applyAnswer(s, answer, error);
+  }
+  void play(media::StreamId s, std::vector<media::ClipPtr> clips,
+            media::PlaybackToken t) override {
+    engine->play(s, std::move(clips), t);
+  }
+  void loop(media::StreamId s, media::ClipPtr clip) override { engine->loop(s, std::move(clip)); }
+  void stopPlayback(media::StreamId s) override { engine->stopPlayback(s); }
+  bool bridge(media::StreamId a, media::StreamId b,
+              std::optional<media::RecordingSpec> rec) override {
+    return engine->bridge(a, b, std::move(rec));
+  }
+  void close(media::StreamId s) override { engine->close(s); }
+};
+
+}  // namespace voice_detail
+
+using namespace voice_detail;
+
+// What the SIP loop thread owns: created by attach(), destroyed by detach(), both on that thread.
+struct LoopSide;
+
+struct VoiceService::Shared {
+  const Config* config = nullptr;
+  std::string config_dir;
+  std::optional<VoiceSetup> setup;  // moved into the controller by attach()
+  media::TtsService* tts = nullptr;
+  store::InteractionStore* store = nullptr;
+  std::vector<Cidr> trusted;
+
+  std::atomic<sip::SipServer*> sip{nullptr};
+  std::atomic<EngineLoop*> engine{nullptr};
+  std::unique_ptr<engine::Statistics> stats;  // engine thread only
+  std::unique_ptr<LoopSide> loop;             // SIP loop thread only
+
+  engine::TimePoint now() const {
+    EngineLoop* e = engine.load();
+    return e != nullptr ? e->toEngineTime(std::chrono::steady_clock::now()) : engine::TimePoint{};
+  }
+  void toLoop(std::function<void()> task) {
+    if (sip::SipServer* s = sip.load()) s->post(std::move(task));
+  }
+  VoiceController* controller();
+};
+
+namespace voice_detail {
+
+class EngineRouting final : public RoutingPort {
+ public:
+  explicit EngineRouting(VoiceService::Shared* shared) : shared_(shared) {}
+  void post(engine::Event event) override {
+    if (EngineLoop* e = shared_->engine.load()) e->post(std::move(event));
+  }
+  void requestQueueInfo(std::vector<engine::ContactId> contacts) override {
+    EngineLoop* e = shared_->engine.load();
+    if (e == nullptr) return;
+    VoiceService::Shared* shared = shared_;
+    e->postTask([shared, contacts = std::move(contacts)](const engine::Engine& engine) {
+      const engine::TimePoint now = shared->now();
+      std::vector<QueueInfo> info;
+      for (engine::ContactId c : contacts) {
+        const std::optional<std::size_t> position = engine.position(c);
+        const std::optional<engine::ContactView> view = engine.contact(c);
+        if (!position || !view) continue;
+        QueueInfo i{c, *position, std::nullopt};
+        if (shared->stats) {
+          const double s = shared->stats->ewtSeconds(view->queue, *position, now);
+          if (std::isfinite(s)) i.expected_wait = engine::Millis{std::llround(s * 1000.0)};
+        }
+        info.push_back(i);
+      }
+      shared->toLoop([shared, info = std::move(info)] {
+        if (VoiceController* v = shared->controller()) v->onQueueInfo(info);
+      });
+    });
+  }
+
+ private:
+  VoiceService::Shared* shared_;
+};
+
+// Prompts from WAV files (loaded once, cached) and espeak-ng (through the TtsService).
+class LoopPrompts final : public PromptPort {
+ public:
+  explicit LoopPrompts(VoiceService::Shared* shared) : shared_(shared) {}
+
+  void fetch(const flow::Prompts& prompts, Done done) override {
+    struct Pending {
+      std::vector<media::ClipPtr> clips;
+      std::size_t remaining = 0;
+      Done done;
+    };
+    auto pending = std::make_shared<Pending>();
+    pending->clips.resize(prompts.size());
+    pending->remaining = prompts.size();
+    pending->done = std::move(done);
+    auto finish = [](const std::shared_ptr<Pending>& p) {
+      std::vector<media::ClipPtr> clips;
+      for (auto& c : p->clips) {
+        if (c) clips.push_back(std::move(c));
+      }
+      p->done(std::move(clips));
+    };
+    VoiceService::Shared* shared = shared_;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+      const flow::Prompt& p = prompts[i];
+      if (p.kind == flow::Prompt::Kind::File) {
+        pending->clips[i] = file(p.value);
+        --pending->remaining;
+      } else if (shared_->tts == nullptr) {
+        spdlog::warn("prompt \"{}\": no text-to-speech, skipped", p.value);
+        --pending->remaining;
+      } else if (media::ClipPtr c = shared_->tts->cached(p.value)) {
+        pending->clips[i] = std::move(c);
+        --pending->remaining;
+      } else {
+        shared_->tts->render(p.value, [shared, pending, i, finish](media::ClipPtr clip,
+                                                                   const std::string& error) {
+          if (!clip) spdlog::warn("text-to-speech failed: {}", error);
+          shared->toLoop([pending, i, clip = std::move(clip), finish] {
+            pending->clips[i] = clip;
+            if (--pending->remaining == 0) finish(pending);
+          });
+        });
+      }
+    }
+    if (pending->remaining == 0) shared_->toLoop([pending, finish] { finish(pending); });
+  }
+
+  media::ClipPtr music(const std::string& path) override {
+    if (!path.empty()) {
+      if (media::ClipPtr c = file(path)) return c;
+    }
+    if (!hold_tone_) hold_tone_ = std::make_shared<const media::Clip>(media::holdTone());
+    return hold_tone_;
+  }
+
+ private:
+  media::ClipPtr file(const std::string& path) {
+    const auto it = files_.find(path);
+    if (it != files_.end()) return it->second;
+    std::string error;
+    std::optional<media::Clip> clip =
+        media::loadWav(resolvePath(shared_->config_dir, path), &error);
+    media::ClipPtr ptr;
+    if (clip) {
+      ptr = std::make_shared<const media::Clip>(std::move(*clip));
+    } else {
+      spdlog::warn("prompt file: {}", error);
+    }
+    files_.emplace(path, ptr);  // a failure is remembered too: logged once
+    return ptr;
+  }
+
+  VoiceService::Shared* shared_;
+  std::unordered_map<std::string, media::ClipPtr> files_;
+  media::ClipPtr hold_tone_;
+};
+
+}  // namespace voice_detail
+
+struct LoopSide {
+  std::unique_ptr<media::MediaEngine> media;
+  MediaAdapter media_port;
+  std::unique_ptr<EngineRouting> routing;
+  std::unique_ptr<LoopPrompts> prompts;
+  sip::LoopTimer timer;
+  std::unique_ptr<VoiceController> controller;
+};
+
+VoiceController* VoiceService::Shared::controller() {
+  return loop != nullptr ? loop->controller.get() : nullptr;
+}
+
+VoiceService::VoiceService(const Config& config, std::string config_dir, VoiceSetup setup,
+                           media::TtsService* tts, store::InteractionStore* store)
+    : shared_(std::make_shared<Shared>()) {
+  shared_->config = &config;
+  shared_->config_dir = std::move(config_dir);
+  shared_->setup = std::move(setup);
+  shared_->tts = tts;
+  shared_->store = store;
+  shared_->trusted = config.sip.trusted_sources;
+}
+
+VoiceService::~VoiceService() { detach(); }
+
+EngineLoop::ActionSink VoiceService::engineSink() {
+  std::shared_ptr<Shared> shared = shared_;
+  return [shared](const engine::Action& action, const engine::Engine& engine) {
+    const engine::TimePoint now = shared->now();
+    if (!shared->stats) shared->stats = std::make_unique<engine::Statistics>(engine, now);
+    shared->stats->apply(action, now);
+    if (std::holds_alternative<engine::act::AgentStateChanged>(action) ||
+        std::holds_alternative<engine::act::WrapUpEnded>(action)) {
+      return;  // nothing for calls
+    }
+    shared->toLoop([shared, action] {
+      if (VoiceController* v = shared->controller()) v->onEngineAction(action);
+    });
+  };
+}
+
+sip::SipServerHooks VoiceService::sipHooks(sip::SipServerHooks hooks) {
+  Shared* s = shared_.get();  // outlives the SIP server (detach() comes before its stop)
+  hooks.is_trusted_source = [s](std::string_view ip) {
+    for (const Cidr& c : s->trusted) {
+      if (c.contains(ip)) return true;
+    }
+    return false;
+  };
+  hooks.calls.on_invite = [s](const sip::InboundCall& call) {
+    if (VoiceController* v = s->controller()) {
+      v->onInvite(call);
+    } else if (sip::SipServer* server = s->sip.load()) {
+      server->calls().reject(call.leg, 503, "Service Unavailable");
+    }
+  };
+  hooks.calls.on_progress = [s](sip::LegId leg, int code) {
+    if (VoiceController* v = s->controller()) v->onProgress(leg, code);
+  };
+  hooks.calls.on_answered = [s](sip::LegId leg, const std::string& sdp) {
+    if (VoiceController* v = s->controller()) v->onAnswered(leg, sdp);
+  };
+  hooks.calls.on_established = [s](sip::LegId leg) {
+    if (VoiceController* v = s->controller()) v->onEstablished(leg);
+  };
+  hooks.calls.on_ended = [s](sip::LegId leg, const sip::LegEnded& ended) {
+    if (VoiceController* v = s->controller()) v->onLegEnded(leg, ended);
+  };
+  hooks.calls.on_info_dtmf = [s](sip::LegId leg, char key) {
+    if (VoiceController* v = s->controller()) v->onInfoDtmf(leg, key);
+  };
+  return hooks;
+}
+
+void VoiceService::bindEngine(EngineLoop& engine) { shared_->engine.store(&engine); }
+
+bool VoiceService::attach(sip::SipServer& sip, EngineLoop& engine, std::string* error) {
+  shared_->engine.store(&engine);
+  shared_->sip.store(&sip);
+  std::shared_ptr<Shared> shared = shared_;
+  auto result = std::make_shared<std::promise<std::string>>();
+  std::future<std::string> done = result->get_future();
+  const bool posted = sip.post([shared, result] {
+    auto side = std::make_unique<LoopSide>();
+    Shared* s = shared.get();
+    media::MediaEvents events;
+    events.on_dtmf = [s](media::StreamId stream, char key, media::DtmfSource source) {
+      if (VoiceController* v = s->controller()) v->onDtmf(stream, key, source);
+    };
+    events.on_playback_done = [s](media::StreamId stream, media::PlaybackToken token) {
+      if (VoiceController* v = s->controller()) v->onPlaybackDone(stream, token);
+    };
+    events.on_timeout = [s](media::StreamId stream) {
+      if (VoiceController* v = s->controller()) v->onMediaTimeout(stream);
+    };
+    media::MediaEngine::Created created =
+        media::MediaEngine::create(toMediaConfig(s->config->media), std::move(events));
+    if (!created.engine) {
+      result->set_value("media: " + created.error);
+      return;
+    }
+    side->media = std::move(created.engine);
+    side->media_port.engine = side->media.get();
+    side->routing = std::make_unique<EngineRouting>(s);
+    side->prompts = std::make_unique<LoopPrompts>(s);
+    sip::SipServer* server = s->sip.load();
+    SipPort port;
+    port.calls = &server->calls();
+    port.contacts_of = [server](const std::string& extension) {
+      std::vector<std::string> out;
+      for (const sip::Binding& b : server->bindingsOf(extension)) out.push_back(b.contact);
+      return out;
+    };
+    VoiceClock clock;
+    clock.now = [s] { return s->now(); };
+    clock.wall_ms = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+    clock.local_time = [] { return localNow(); };
+    LoopSide* raw = side.get();
+    clock.wake_at = [s, raw](std::optional<engine::TimePoint> at) {
+      if (!at) {
+        raw->timer.cancel();
+        return;
+      }
+      const auto delay = std::max(engine::Millis{0}, *at - s->now());
+      raw->timer.start(delay, [s] {
+        if (VoiceController* v = s->controller()) v->onTimer();
+      });
+    };
+    store::InteractionStore* store = s->store;
+    auto save = [store](store::Interaction record) {
+      if (store == nullptr) return;
+      const std::string id = record.id;
+      if (!store->save(std::move(record))) spdlog::error("record {}: not stored", id);
+    };
+    side->controller = std::make_unique<VoiceController>(
+        std::move(*s->setup), port, side->media_port, *side->routing, *side->prompts,
+        std::move(clock), std::move(save));
+    s->loop = std::move(side);
+    result->set_value("");
+  });
+  if (!posted || done.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    if (error != nullptr) *error = "the SIP loop did not start the voice side";
+    return false;
+  }
+  const std::string failure = done.get();
+  if (!failure.empty()) {
+    if (error != nullptr) *error = failure;
+    return false;
+  }
+  return true;
+}
+
+void VoiceService::detach() {
+  sip::SipServer* server = shared_->sip.load();
+  if (server == nullptr) return;
+  std::shared_ptr<Shared> shared = shared_;
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> finished = done->get_future();
+  const bool posted = server->post([shared, done] {
+    if (shared->loop) {
+      if (shared->loop->controller) shared->loop->controller->shutdown();
+      shared->loop->timer.cancel();
+      if (shared->loop->media) {
+        const media::MediaStats m = shared->loop->media->stats();
+        spdlog::info("media: {} RTP packets received, {} sent, {} relayed, {} dropped",
+                     m.packets_received, m.packets_sent, m.packets_relayed, m.packets_dropped);
+      }
+      shared->loop->controller.reset();
+      shared->loop->media.reset();
+      shared->loop.reset();
+    }
+    done->set_value();
+  });
+  if (posted) finished.wait_for(std::chrono::seconds(10));
+  shared_->sip.store(nullptr);
+}
+
+void warmPrompts(const Config& config, const std::string& config_dir, media::TtsService* tts) {
+  std::size_t rendered = 0;
+  const auto warm = [&](const flow::Prompts& prompts) {
+    for (const flow::Prompt& p : prompts) {
+      if (p.value.find("${") != std::string::npos) continue;  // differs per call
+      std::string error;
+      if (p.kind == flow::Prompt::Kind::File) {
+        if (!media::loadWav(resolvePath(config_dir, p.value), &error)) {
+          spdlog::warn("prompt file: {}", error);
+        }
+      } else if (tts != nullptr) {
+        if (tts->renderNow(p.value, &error)) {
+          ++rendered;
+        } else {
+          spdlog::warn("prompt \"{}\": {}", p.value, error);
+        }
+      }
+    }
+  };
+  for (const flow::Flow& f : config.flows) {
+    for (const auto& [name, node] : f.nodes) {
+      if (const auto* n = std::get_if<flow::PlayNode>(&node)) warm(n->prompts);
+      if (const auto* n = std::get_if<flow::MenuNode>(&node)) {
+        warm(n->prompt);
+        warm(n->invalid_prompt);
+        warm(n->timeout_prompt);
+      }
+      if (const auto* n = std::get_if<flow::CollectNode>(&node)) warm(n->prompt);
+    }
+  }
+  spdlog::info("prompts ready ({} spoken)", rendered);
+}
+
+}  // namespace parley::app

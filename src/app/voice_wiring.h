@@ -1,0 +1,68 @@
+// The live server's voice side: the ports of voice_ports.h implemented with media::MediaEngine,
+// EngineLoop, media::TtsService and sip::LoopTimer, and the VoiceController built on them.
+//
+// How it is put together (cmd_serve.cpp does this):
+//   1. VoiceService service(config, config_dir, setup, tts, store);
+//   2. EngineLoop loop(engine, service.engineSink());  // engine thread half
+//      service.bindEngine(loop); loop.start();
+//   3. SipServer::start(..., service.sipHooks(base_hooks));
+//   4. service.attach(*sip_server, loop) creates the media engine and the controller on the SIP
+//      loop thread and waits for that; calls arriving before it get 503.
+//   5. service.detach() (before stopping SIP) hangs up every call and saves the records.
+//
+// Thread rule: engineSink()'s function runs on the engine thread; the hooks and everything the
+// controller does run on the SIP loop thread; attach()/detach() are called from the main thread.
+// The engine thread reaches the SIP loop only through SipServer::post(), and back through
+// EngineLoop::post()/postTask().
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "app/config.h"
+#include "app/engine_loop.h"
+#include "app/voice_controller.h"
+#include "media/prompts.h"
+#include "sip/sip_server.h"
+#include "store/interaction_store.h"
+
+namespace parley::app {
+
+class VoiceService {
+ public:
+  // `tts` may be null (spoken prompts are then skipped, with a warning per prompt); `store` may
+  // be null (records are only logged). Both must outlive the service. `config_dir` resolves
+  // relative WAV paths.
+  VoiceService(const Config& config, std::string config_dir, VoiceSetup setup,
+               media::TtsService* tts, store::InteractionStore* store);
+  ~VoiceService();
+  VoiceService(const VoiceService&) = delete;
+  VoiceService& operator=(const VoiceService&) = delete;
+
+  // The engine loop whose clock and queue the service uses; call before `engine` starts.
+  void bindEngine(EngineLoop& engine);
+  // For EngineLoop: keeps the queue statistics (for expected waits) and forwards every action
+  // to the controller on the SIP loop.
+  EngineLoop::ActionSink engineSink();
+  // `base` with the call hooks and the trusted-source check filled in.
+  sip::SipServerHooks sipHooks(sip::SipServerHooks base);
+
+  // Builds the media engine and the controller on `sip`'s loop thread. False with `error` if
+  // the media engine cannot start (address, ports). Both must outlive the service (or detach()).
+  bool attach(sip::SipServer& sip, EngineLoop& engine, std::string* error);
+  // Hangs up every call (records saved) and tears down the media engine, on the loop thread;
+  // waits for it. Idempotent.
+  void detach();
+
+  struct Shared;  // state shared between the threads; defined in voice_wiring.cpp
+
+ private:
+  std::shared_ptr<Shared> shared_;
+};
+
+// Loads the WAV prompts and renders the spoken prompts of every flow (and the menu's fixed
+// sentences) so the first caller does not wait for espeak-ng. Problems are logged, not fatal.
+void warmPrompts(const Config& config, const std::string& config_dir, media::TtsService* tts);
+
+}  // namespace parley::app

@@ -1,0 +1,559 @@
+#!/usr/bin/env python3
+"""Voice integration tests: `parley serve` on loopback with real SIP peers.
+
+Agents are baresip (Debian baresip-core) phones that register with digest auth and answer
+automatically, each sending its own tone from a WAV file and recording what it hears (baresip's
+sndfile module). Callers are baresip (RFC 4733 DTMF typed on its stdin) or SIPp (SIP INFO DTMF).
+The checks are on the media itself (the caller's recording holds the agent's tone, the agent's
+the caller's, Parley's own recording has caller left and agent right) and on the interaction
+records Parley writes to its SQLite store.
+
+Usage: voice_test.py PATH_TO_PARLEY [TEST_NAME...]   (run from the project root)
+Exit 0: all passed; 1: a failure (with the logs); 77: a peer is not installed (skip).
+
+Every wait is bounded; every process is killed at the end.
+"""
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import wave
+
+PARLEY = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build/src/app/parley"
+ONLY = set(sys.argv[2:])
+ROOT = os.getcwd()
+
+CALLER_HZ = 350.0
+AGENT_HZ = {"1001": 1400.0, "1002": 1900.0, "1003": 1400.0, "1004": 1900.0}
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, message):
+    if not cond:
+        raise Failure(message)
+
+
+def free_port(kind=socket.SOCK_DGRAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_until(predicate, timeout, what):
+    """Polls `predicate` every 50 ms for at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise Failure("timed out after %.0f s waiting for %s" % (timeout, what))
+
+
+def read(path):
+    try:
+        with open(path, "r", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def make_tone(path, hz, seconds=30):
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", path, "synth",
+                    str(seconds), "sine", str(hz), "vol", "0.5"], check=True)
+
+
+def goertzel_share(samples, rate, hz):
+    """Share (0..1) of the frame's energy at `hz`."""
+    n = len(samples)
+    if n == 0:
+        return 0.0
+    k = round(n * hz / rate)
+    w = 2.0 * math.pi * k / n
+    coeff = 2.0 * math.cos(w)
+    s1 = s2 = 0.0
+    for x in samples:
+        s0 = x + coeff * s1 - s2
+        s2, s1 = s1, s0
+    power = s1 * s1 + s2 * s2 - coeff * s1 * s2
+    total = sum(x * x for x in samples) * n / 2.0
+    return power / total if total > 0 else 0.0
+
+
+def tone_frames(path, hz, channel=0):
+    """Number of 100 ms frames of `path` (channel `channel`) dominated by a tone at `hz`."""
+    with wave.open(path, "rb") as w:
+        rate, channels, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
+        raw = w.readframes(w.getnframes())
+    check(width == 2, "%s: not 16-bit" % path)
+    count = len(raw) // 2
+    values = memoryview(raw).cast("h")
+    samples = [values[i] for i in range(channel, count, channels)]
+    frame = rate // 10
+    hits = 0
+    for start in range(0, len(samples) - frame, frame):
+        chunk = samples[start:start + frame]
+        if max(abs(v) for v in chunk) < 500:
+            continue
+        if goertzel_share(chunk, rate, hz) > 0.5:
+            hits += 1
+    return hits
+
+
+def wav_seconds(path, rate=8000, channels=1):
+    """Seconds of 16-bit audio in a WAV file that may still be being written (its header's
+    sizes are only right once it is closed, so this goes by the file size)."""
+    try:
+        return max(0, os.path.getsize(path) - 44) / (2.0 * channels * rate)
+    except (FileNotFoundError, TypeError):
+        return 0.0
+
+
+class Netstring:
+    """baresip's ctrl_tcp: netstring-framed JSON commands."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+
+    def command(self, command, params=""):
+        body = json.dumps({"command": command, "params": params, "token": "t"}).encode()
+        self.sock.sendall(str(len(body)).encode() + b":" + body + b",")
+
+    def close(self):
+        self.sock.close()
+
+
+class Harness:
+    def __init__(self, name):
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix="parley-voice-")
+        self.procs = []
+        self.sip_port = free_port()
+        self.tcp_port = free_port(socket.SOCK_STREAM)
+        self.http_port = free_port(socket.SOCK_STREAM)
+        base = 20000 + (os.getpid() % 200) * 100
+        self.rtp = (base, base + 98)
+        self.log = os.path.join(self.dir, "parley.log")
+        self.db = os.path.join(self.dir, "parley.db")
+        self.recordings = os.path.join(self.dir, "recordings")
+        self.parley = None
+
+    # --- Parley ---
+    def config(self, sales_strategy="longest-idle", offer_timeout="20s", extra_agents=""):
+        return """
+sip:
+  listen: {udp: 127.0.0.1:%(sip)d, tcp: 127.0.0.1:%(tcp)d}
+  trusted_sources: [127.0.0.1]
+http:
+  listen: 127.0.0.1:%(http)d
+store:
+  sqlite: %(db)s
+media:
+  rtp_ports: {min: %(rmin)d, max: %(rmax)d}
+  recordings_dir: %(rec)s
+  rtp_timeout: 20s
+  tts: {voice: en-us, cache_dir: %(tts)s}
+queues:
+  - name: sales
+    strategy: %(strategy)s
+    offer_timeout: %(offer_timeout)s
+    record: true
+  - name: support
+    strategy: ring-all
+    offer_timeout: %(offer_timeout)s
+agents:
+  - {extension: "1001", password: demo1001, queues: [sales], available_on_register: true}
+  - {extension: "1002", password: demo1002, queues: [sales], available_on_register: true}
+  - {extension: "1003", password: demo1003, queues: [support], available_on_register: true}
+  - {extension: "1004", password: demo1004, queues: [support], available_on_register: true}
+entry_points:
+  - {called: "sip:100@127.0.0.1", flow: main, set: {campaign: fluggerbot}}
+flows:
+  main:
+    start: welcome
+    nodes:
+      welcome:
+        menu:
+          prompt: {say: "Press 1 for sales, 2 for support."}
+          options: {"1": sales, "2": support}
+          timeout: 10s
+          retries: 1
+          on_failure: bye
+      sales:
+        queue: {name: sales}
+      support:
+        queue: {name: support}
+      bye: hangup
+""" % {"sip": self.sip_port, "tcp": self.tcp_port, "http": self.http_port, "db": self.db,
+       "rmin": self.rtp[0], "rmax": self.rtp[1], "rec": self.recordings,
+       "tts": os.path.join(ROOT, "build", "tts-cache-test"), "strategy": sales_strategy,
+       "offer_timeout": offer_timeout}
+
+    def start_parley(self, **kwargs):
+        path = os.path.join(self.dir, "parley.yaml")
+        with open(path, "w") as f:
+            f.write(self.config(**kwargs))
+        out = open(self.log, "w")
+        self.parley = subprocess.Popen(
+            ["timeout", "-k", "5", "120", PARLEY, "serve", path, "--log-level", "debug"],
+            stdout=out, stderr=subprocess.STDOUT, cwd=self.dir)
+        self.procs.append(self.parley)
+        self.wait_log(r"Stop with Ctrl-C", 30)
+
+    def wait_log(self, needle, timeout=10):
+        def seen():
+            if self.parley.poll() is not None:
+                raise Failure("parley exited (%s) waiting for %r" % (self.parley.returncode, needle))
+            return needle in read(self.log)
+        wait_until(seen, timeout, "parley log line %r" % needle)
+
+    def log_count(self, needle):
+        return read(self.log).count(needle)
+
+    # --- baresip ---
+    def baresip(self, name, account, tone_hz, answermode="auto", stdin=False, dial=None):
+        d = os.path.join(self.dir, name)
+        os.makedirs(os.path.join(d, "rec"))
+        tone = os.path.join(d, "tone.wav")
+        make_tone(tone, tone_hz)
+        ctrl = free_port(socket.SOCK_STREAM)
+        port = free_port()
+        with open(os.path.join(d, "config"), "w") as f:
+            f.write("poll_method epoll\nsip_listen 127.0.0.1:%d\n" % port +
+                    "audio_player aufile,%s/played.wav\n" % d +
+                    "audio_source aufile,%s\n" % tone +
+                    "audio_alert aufile,%s/alert.wav\n" % d +
+                    "module_path /usr/lib/baresip/modules\n" +
+                    "".join("module %s.so\n" % m for m in
+                            ["g711", "aufile", "sndfile", "ctrl_tcp", "stdio", "account",
+                             "menu"]) +
+                    "ctrl_tcp_listen 127.0.0.1:%d\nsnd_path %s/rec\n" % (ctrl, d) +
+                    "sip_trans_def udp\n")
+        with open(os.path.join(d, "accounts"), "w") as f:
+            f.write(account.replace("ANSWERMODE", answermode) + "\n")
+        args = ["timeout", "-k", "5", "90", "baresip", "-f", d] + (["-v"] if os.environ.get("BARESIP_VERBOSE") else [])
+        if dial:
+            args += ["-e", "/dial " + dial]
+        log = open(os.path.join(d, "baresip.log"), "w")
+        p = subprocess.Popen(args, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                             stdout=log, stderr=subprocess.STDOUT, cwd=d)
+        self.procs.append(p)
+        peer = {"dir": d, "proc": p, "ctrl": ctrl, "port": port, "log": os.path.join(d, "baresip.log")}
+        return peer
+
+    def agent(self, ext, answermode="auto", password=None):
+        account = ("<sip:%s@127.0.0.1:%d;transport=udp>;auth_pass=%s;answermode=ANSWERMODE;"
+                   "regint=60" % (ext, self.sip_port, password or "demo" + ext))
+        return self.baresip("agent" + ext, account, AGENT_HZ[ext], answermode)
+
+    def agents_available(self, *exts):
+        for ext in exts:
+            self.wait_log("agent %s: logged-out -> available" % ext, 15)
+
+    def caller(self, name="caller"):
+        account = "<sip:0701234567@127.0.0.1;transport=udp>;regint=0"
+        return self.baresip(name, account, CALLER_HZ, stdin=True,
+                            dial="sip:100@127.0.0.1:%d" % self.sip_port)
+
+    def listen(self, peer, seconds):
+        """Waits until `peer` has heard `seconds` of audio (the prompt, like a person would)."""
+        wait_until(lambda: wav_seconds(self.recording(peer, "dec.wav")) >= seconds, 15,
+                   "%.1f s of audio at %s" % (seconds, os.path.basename(peer["dir"])))
+
+    def press(self, peer, key):
+        peer["proc"].stdin.write(key.encode())
+        peer["proc"].stdin.flush()
+
+    def hangup(self, peer):
+        c = Netstring(peer["ctrl"])
+        c.command("hangup")
+        c.close()
+
+    def recording(self, peer, suffix):
+        """The newest baresip dump ending in `suffix` ("dec.wav": what it heard)."""
+        rec = os.path.join(peer["dir"], "rec")
+        files = sorted((os.path.join(rec, f) for f in os.listdir(rec) if f.endswith(suffix)),
+                       key=os.path.getmtime)
+        return files[-1] if files else None
+
+    # --- records ---
+    def records(self, expect, timeout=10):
+        def load():
+            if not os.path.exists(self.db):
+                return None
+            try:
+                con = sqlite3.connect(self.db, timeout=2)
+                rows = [json.loads(r[0]) for r in
+                        con.execute("SELECT json FROM interactions ORDER BY arrived")]
+                con.close()
+            except sqlite3.Error:
+                return None
+            return rows if len(rows) >= expect else None
+        return wait_until(load, timeout, "%d interaction record(s)" % expect)
+
+    # --- end ---
+    def stop(self):
+        if self.parley is not None and self.parley.poll() is None:
+            self.parley.send_signal(signal.SIGTERM)
+            try:
+                self.parley.wait(15)
+            except subprocess.TimeoutExpired:
+                pass
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def dump_logs(self):
+        sys.stderr.write("--- parley log (tail):\n" + read(self.log)[-6000:] + "\n")
+        for entry in sorted(os.listdir(self.dir)):
+            log = os.path.join(self.dir, entry, "baresip.log")
+            if os.path.exists(log):
+                sys.stderr.write("--- %s (tail):\n%s\n" % (entry, read(log)[-2500:]))
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def talk_and_check_media(h, caller, agent_peer, agent_ext):
+    """Waits for 2 s of audio at the agent, hangs the caller up and checks both directions."""
+    wait_until(lambda: (h.recording(agent_peer, "dec.wav") and
+                        wav_seconds(h.recording(agent_peer, "dec.wav")) >= 2.5),
+               15, "2.5 s of audio at agent %s" % agent_ext)
+    h.hangup(caller)
+    h.wait_log("ended by caller", 10)
+    heard_by_agent = h.recording(agent_peer, "dec.wav")
+    heard_by_caller = wait_until(lambda: h.recording(caller, "dec.wav"), 5, "caller recording")
+    got = tone_frames(heard_by_agent, CALLER_HZ)
+    check(got >= 10, "agent %s heard the caller's %g Hz tone in %d frames (want >= 10): %s"
+          % (agent_ext, CALLER_HZ, got, heard_by_agent))
+    got = tone_frames(heard_by_caller, AGENT_HZ[agent_ext])
+    check(got >= 10, "caller heard agent %s's %g Hz tone in %d frames (want >= 10)"
+          % (agent_ext, AGENT_HZ[agent_ext], got))
+
+
+def test_rfc4733_menu_longest_idle_and_media(h):
+    """Caller presses 1 (RFC 4733), sales is longest-idle: the agent idle longest answers;
+    each side hears the other's tone; Parley's recording has caller left, agent right."""
+    h.start_parley()
+    a2 = h.agent("1002")
+    h.agents_available("1002")
+    a1 = h.agent("1001")
+    h.agents_available("1001")
+    caller = h.caller()
+    h.wait_log("answered, flow main", 15)
+    h.listen(caller, 1.0)
+    h.press(caller, "1")
+    h.wait_log("connected to agent 1002", 15)
+    check(h.log_count("connected to agent 1001") == 0, "agent 1001 got the call")
+    talk_and_check_media(h, caller, a2, "1002")
+    records = h.records(1)
+    r = records[-1]
+    check(r["outcome"] == "answered", "outcome %r" % r["outcome"])
+    check(r["agent"] == "1002", "agent %r" % r["agent"])
+    check(r["queue"] == "sales", "queue %r" % r["queue"])
+    check(r["ended_by"] == "caller", "ended_by %r" % r["ended_by"])
+    check(r["attributes"].get("campaign") == "fluggerbot", "attributes %r" % r["attributes"])
+    digits = [d for d in r["digits"] if not d.get("ignored")]
+    check(digits and digits[0]["key"] == "1" and digits[0]["via"] == "rfc4733",
+          "digits %r" % r["digits"])
+    rec = r.get("recording")
+    check(rec and os.path.exists(rec), "no recording file %r" % rec)
+    with wave.open(rec, "rb") as w:
+        check(w.getnchannels() == 2, "recording is not stereo")
+    check(tone_frames(rec, CALLER_HZ, 0) >= 10, "recording: caller tone not on the left")
+    check(tone_frames(rec, AGENT_HZ["1002"], 1) >= 10, "recording: agent tone not on the right")
+
+
+def test_info_dtmf_ring_all_cancels_the_loser(h):
+    """SIPp calls and sends 2 by SIP INFO: support is ring-all; 1003 answers, 1004 (which
+    would only ring) is cancelled."""
+    h.start_parley()
+    a3 = h.agent("1003")
+    a4 = h.agent("1004", answermode="manual")
+    h.agents_available("1003", "1004")
+    scenario = os.path.join(ROOT, "tests", "voice", "sipp_info_dtmf.xml")
+    sipp_port = free_port()
+    sipp = subprocess.Popen(
+        ["timeout", "-k", "5", "60", "sipp", "127.0.0.1:%d" % h.sip_port, "-sf", scenario,
+         "-m", "1", "-t", "u1", "-i", "127.0.0.1", "-p", str(sipp_port), "-s", "100",
+         "-key", "digit", "2", "-timeout", "40", "-timeout_error", "-nostdin",
+         "-trace_err", "-error_file", os.path.join(h.dir, "sipp_errors.log")],
+        stdout=open(os.path.join(h.dir, "sipp.log"), "w"), stderr=subprocess.STDOUT,
+        cwd=h.dir)
+    h.procs.append(sipp)
+    h.wait_log("connected to agent 1003", 20)
+    wait_until(lambda: sipp.poll() is not None, 30, "sipp to finish")
+    check(sipp.returncode == 0, "sipp exit %s: %s %s" % (sipp.returncode,
+          read(os.path.join(h.dir, "sipp.log"))[-2000:],
+          read(os.path.join(h.dir, "sipp_errors.log"))[-2000:]))
+    records = h.records(1)
+    r = records[-1]
+    check(r["queue"] == "support", "queue %r" % r["queue"])
+    check(r["agent"] == "1003", "agent %r" % r["agent"])
+    digits = [d for d in r["digits"] if not d.get("ignored")]
+    check(digits and digits[0]["key"] == "2" and digits[0]["via"] == "info",
+          "digits %r" % r["digits"])
+    results = {o["agent"]: o["result"] for o in r["offers"]}
+    check(results.get("1003") == "answered", "offers %r" % r["offers"])
+    check(results.get("1004") == "taken-by-other", "offers %r" % r["offers"])
+    # baresip 1.0 reports a CANCEL of a ringing call as "session closed" (libre gives
+    # ECONNRESET for it) without ever having answered.
+    wait_until(lambda: "session closed" in read(a4["log"]), 10,
+               "1004's ringing call to be cancelled")
+    check("Call established" not in read(a4["log"]), "1004 was connected too")
+    del a3
+
+
+def test_caller_hangs_up_in_queue_is_abandoned(h):
+    """Nobody is logged in: the caller waits with music, then hangs up: abandoned."""
+    h.start_parley()
+    caller = h.caller()
+    h.wait_log("answered, flow main", 15)
+    h.listen(caller, 1.0)
+    h.press(caller, "1")
+    wait_until(lambda: "ContactQueued" in read(h.log) or "queued" in read(h.log), 10,
+               "the call to be queued")
+    # The caller hears something while waiting (music on hold): wait for 6 s of audio so the
+    # wait is beyond the 5 s short-abandon threshold.
+    wait_until(lambda: wav_seconds(h.recording(caller, "dec.wav") or "") >= 6.5, 15,
+               "6.5 s of audio at the caller")
+    h.hangup(caller)
+    r = h.records(1)[-1]
+    check(r["outcome"] == "abandoned", "outcome %r" % r["outcome"])
+    check(r["ended_by"] == "caller", "ended_by %r" % r["ended_by"])
+    check(r["queue"] == "sales", "queue %r" % r["queue"])
+    heard = h.recording(caller, "dec.wav")
+    check(tone_frames(heard, 659.25) + tone_frames(heard, 523.25) >= 5,
+          "the caller did not hear the hold tone")
+
+
+def test_agent_not_answering_moves_the_call_on(h):
+    """1001 (idle longest) only rings; after the offer timeout the call goes to 1002."""
+    h.start_parley(offer_timeout="3s")
+    h.agent("1001", answermode="manual")
+    h.agents_available("1001")
+    a2 = h.agent("1002")
+    h.agents_available("1002")
+    caller = h.caller()
+    h.wait_log("answered, flow main", 15)
+    h.listen(caller, 1.0)
+    h.press(caller, "1")
+    h.wait_log("connected to agent 1002", 20)
+    talk_and_check_media(h, caller, a2, "1002")
+    r = h.records(1)[-1]
+    results = [(o["agent"], o["result"]) for o in r["offers"]]
+    check(results[:1] == [("1001", "timeout")], "offers %r" % results)
+    check(("1002", "answered") in results, "offers %r" % results)
+
+
+def test_wrong_password_is_refused(h):
+    """An agent phone with a wrong password is refused and never becomes available."""
+    h.start_parley()
+    bad = h.agent("1001", password="not-the-password")
+    wait_until(lambda: "403" in read(bad["log"]) or "401" in read(bad["log"]) or
+               "failed" in read(bad["log"]).lower(), 15, "baresip to see its REGISTER refused")
+    check(h.log_count("agent 1001: logged-out -> available") == 0, "1001 became available")
+
+
+def test_malformed_sip_and_sdp(h):
+    """Garbage and broken INVITEs from a raw socket get errors or are dropped; the server keeps
+    serving (OPTIONS still gets 200)."""
+    h.start_parley()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(3)
+    me = s.getsockname()[1]
+    target = ("127.0.0.1", h.sip_port)
+
+    def invite(call_id, sdp):
+        return ("INVITE sip:100@127.0.0.1 SIP/2.0\r\n"
+                "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s\r\n"
+                "Max-Forwards: 70\r\nFrom: <sip:x@127.0.0.1>;tag=1\r\nTo: <sip:100@127.0.0.1>\r\n"
+                "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContact: <sip:x@127.0.0.1:%d>\r\n"
+                "Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s"
+                % (me, call_id, call_id, me, len(sdp), sdp)).encode()
+
+    def final_code():
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            try:
+                data = s.recv(65535).decode(errors="replace")
+            except socket.timeout:
+                return None
+            code = int(data.split(" ", 2)[1]) if data.startswith("SIP/2.0 ") else 0
+            if code >= 200:
+                return code
+        return None
+
+    s.sendto(b"\x00\xff garbage \r\n\r\n", target)
+    s.sendto(b"INVITE sip:100@127.0.0.1 SIP/2.0\r\n\r\n", target)
+    s.sendto(invite("bad-sdp-1", "this is not sdp"), target)
+    code = final_code()
+    check(code in (400, 488), "INVITE with garbage SDP got %r (want 400 or 488)" % code)
+    s.sendto(invite("video-only-1", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+                    "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 5000 RTP/AVP 96\r\n"), target)
+    code = final_code()
+    check(code == 488, "INVITE with no audio got %r (want 488)" % code)
+    s.sendto(("OPTIONS sip:127.0.0.1 SIP/2.0\r\n"
+              "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-opt\r\nMax-Forwards: 70\r\n"
+              "From: <sip:x@127.0.0.1>;tag=2\r\nTo: <sip:127.0.0.1>\r\nCall-ID: opt-1\r\n"
+              "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n" % me).encode(), target)
+    check(final_code() == 200, "OPTIONS after the garbage did not get 200")
+    check(h.parley.poll() is None, "parley died")
+
+
+TESTS = [test_rfc4733_menu_longest_idle_and_media, test_info_dtmf_ring_all_cancels_the_loser,
+         test_caller_hangs_up_in_queue_is_abandoned, test_agent_not_answering_moves_the_call_on,
+         test_wrong_password_is_refused, test_malformed_sip_and_sdp]
+
+
+def main():
+    for tool in ("baresip", "sipp", "sox"):
+        if shutil.which(tool) is None:
+            print("SKIP: %s not installed" % tool)
+            return 77
+    failed = []
+    for test in TESTS:
+        if ONLY and test.__name__ not in ONLY:
+            continue
+        h = Harness(test.__name__)
+        started = time.monotonic()
+        try:
+            test(h)
+            print("ok   %s (%.1f s)" % (test.__name__, time.monotonic() - started), flush=True)
+        except Exception as e:  # noqa: BLE001 - report any failure with the logs
+            print("FAIL %s: %s" % (test.__name__, e), flush=True)
+            if not isinstance(e, Failure):
+                traceback.print_exc()
+            h.stop()
+            h.dump_logs()
+            failed.append(test.__name__)
+        finally:
+            h.stop()
+            if test.__name__ not in failed:
+                shutil.rmtree(h.dir, ignore_errors=True)
+    if failed:
+        print("failed: " + ", ".join(failed))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
