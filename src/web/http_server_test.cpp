@@ -302,7 +302,9 @@ TEST_F(HttpServerTest, UnknownPathIs404AndWrongMethodIs405) {
 TEST_F(HttpServerTest, GarbageBytesGet400AndTheServerKeepsServing) {
   {
     Client c = client();
-    c.sendRaw(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n", 29));
+    static constexpr char kTlsHelloAndJunk[] =
+        "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n";
+    c.sendRaw(std::string_view(kTlsHelloAndJunk, sizeof kTlsHelloAndJunk - 1));  // with the NULs
     const Response res = c.receive();
     EXPECT_EQ(res.result(), http::status::bad_request);
     EXPECT_TRUE(c.closedByServer());
