@@ -344,6 +344,26 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheBoundAreClosed) {
   EXPECT_TRUE(third.closedByServer());
 }
 
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  Client c = client();
+  c.sendRaw(
+      "GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(c.receive().result(), http::status::ok);
+  EXPECT_EQ(c.receive().result(), http::status::not_found);
+}
+
+TEST_F(HttpServerTest, StopClosesOpenConnections) {
+  Client idle = client();
+  EXPECT_EQ(idle.send(http::verb::get, "/api/health").result(), http::status::ok);
+  Client half = client();
+  half.sendRaw("POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
+  server_->stop();
+  EXPECT_TRUE(idle.closedByServer());
+  EXPECT_TRUE(half.closedByServer());
+  server_->stop();  // idempotent
+}
+
 TEST(HttpServerStartup, TakenPortAndBadAddressAreErrors) {
   const Handler handler = [](const Request& r, const std::string&) {
     return errorResponse(http::status::not_found, "x", r.version());
