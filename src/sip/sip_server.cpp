@@ -1,5 +1,7 @@
 #include "sip/sip_server.h"
 
+#include <sys/resource.h>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -30,6 +32,21 @@ constexpr const char* kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INF
 
 std::once_flag g_libre_once;
 int g_libre_init_error = 0;
+
+// Raises RLIMIT_NOFILE's soft limit to the hard limit (capped: libre allocates its poll table
+// up front) and returns the descriptor count the loop may use.
+rlim_t raiseDescriptorLimit() {
+  constexpr rlim_t kCap = 65536;  // about 30,000 bridged calls
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  const rlim_t want = std::min(limit.rlim_max == RLIM_INFINITY ? kCap : limit.rlim_max, kCap);
+  if (limit.rlim_cur < want) {
+    rlimit raised = limit;
+    raised.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return std::min(limit.rlim_cur == RLIM_INFINITY ? kCap : limit.rlim_cur, kCap);
+}
 
 std::string toString(const pl& p) {
   return p.p ? std::string(p.p, p.l) : std::string();
@@ -481,6 +498,13 @@ void SipServer::run(std::function<void(std::string)> started) {
   // Each loop thread gets its own libre poll state (fd set, timers).
   if (const int err = re_thread_init()) {
     started("re_thread_init: " + errorText(err));
+    return;
+  }
+  // libre's poll set holds 1024 descriptors unless told otherwise, and this loop also carries
+  // the media streams (one socket each, two per bridged call): size it from the process's
+  // descriptor limit, raised to its hard maximum first.
+  if (const int err = fd_setsize(static_cast<int>(raiseDescriptorLimit()))) {
+    started("fd_setsize: " + errorText(err));
     return;
   }
   loop_ = std::make_unique<Loop>();
