@@ -166,6 +166,8 @@ Response Api::route(const Request& request, const std::string& client_address) {
 
   const auto only = [&](http::verb allowed) -> std::optional<Response> {
     if (method == allowed) return std::nullopt;
+    spdlog::debug("web: {} {} from {}: method not allowed", std::string(request.method_string()),
+                  printable(path), client_address);
     Response res = error(request, http::status::method_not_allowed,
                          "method not allowed; use " + std::string(http::to_string(allowed)));
     res.set(http::field::allow, http::to_string(allowed));
