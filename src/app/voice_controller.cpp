@@ -563,7 +563,8 @@ void VoiceController::onEngineAction(const engine::Action& action) {
             call->position = a.position;
             call->queue = queueById(a.tag.queue);
             if (call->queue != nullptr) call->record.queue = call->queue->name;
-            feedFlow(*call, flow::ev::QueueUpdate{a.position, std::nullopt});
+            // The flow hears the position together with the expected wait (the first
+            // announcement may start at once), which the engine thread computes next.
             routing_.requestQueueInfo({call->id});
           } else if constexpr (std::is_same_v<A, engine::act::OfferCreated>) {
             offer(*call, a.agent, a.expires_at);

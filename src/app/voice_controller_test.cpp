@@ -158,10 +158,10 @@ struct EngineRouting : RoutingPort {
 constexpr const char* kOffer = "v=0\r\nm=audio 4000 RTP/AVP 0\r\n";
 constexpr const char* kAnswer = "v=0\r\nm=audio 5000 RTP/AVP 0\r\n";
 
-class VoiceTest : public ::testing::Test {
+class VoiceTestBase : public ::testing::Test {
  protected:
-  VoiceTest() {
-    ConfigParse parsed = parseConfig(kConfig, "test.yaml");
+  explicit VoiceTestBase(const char* config_text) {
+    ConfigParse parsed = parseConfig(config_text, "test.yaml");
     for (const auto& e : parsed.errors) ADD_FAILURE() << e.text;
     config_ = std::move(*parsed.config);
     ids_ = addToEngine(config_, routing_.engine);
@@ -199,10 +199,10 @@ class VoiceTest : public ::testing::Test {
     }
   }
   // A caller calls 100, the menu plays, the caller presses `key`. Returns the caller's leg.
-  sip::LegId callAndPress(char key, sip::LegId leg = 1) {
+  sip::LegId callAndPress(char key, sip::LegId leg = 1, const char* called = "100") {
     sip::InboundCall in;
     in.leg = leg;
-    in.request_user = "100";
+    in.request_user = called;
     in.request_host = "127.0.0.1";
     in.from_user = "0701234567";
     in.call_id = "c" + std::to_string(leg);
@@ -210,7 +210,7 @@ class VoiceTest : public ::testing::Test {
     voice_->onInvite(in);
     voice_->onEstablished(leg);
     prompts();
-    voice_->onInfoDtmf(leg, key);
+    if (key != 0) voice_->onInfoDtmf(leg, key);
     pump();
     return leg;
   }
@@ -238,6 +238,11 @@ class VoiceTest : public ::testing::Test {
   std::optional<engine::TimePoint> wake_;
   std::vector<store::Interaction> records_;
   std::unique_ptr<VoiceController> voice_;
+};
+
+class VoiceTest : public VoiceTestBase {
+ protected:
+  VoiceTest() : VoiceTestBase(kConfig) {}
 };
 
 TEST_F(VoiceTest, UnknownNumberGets404) {
@@ -444,6 +449,114 @@ TEST_F(VoiceTest, MediaTimeoutEndsTheCall) {
   EXPECT_TRUE(calls_.hungUp(caller));
   ASSERT_EQ(records_.size(), 1u);
   EXPECT_EQ(records_[0].end_reason, "rtp-timeout");
+}
+
+constexpr const char* kQueueConfig = R"(
+queues:
+  - {name: sales, announce_every: 10s, callback_key: "*"}
+agents:
+  - {extension: "1001", password: demo1001, queues: [sales]}
+entry_points:
+  - {called: "100", flow: wait}
+  - {called: "200", flow: out}
+flows:
+  wait:
+    start: q
+    nodes:
+      q:
+        queue: {name: sales, on_callback: cb}
+      cb:
+        play: {prompts: [{say: "We will call you back."}], next: bye}
+      bye: hangup
+  out:
+    start: t
+    nodes:
+      t:
+        transfer: {uri: "sip:999@192.0.2.9", on_failure: sorry}
+      sorry:
+        play: {prompts: [{say: "Sorry, nobody is there."}], next: bye}
+      bye: hangup
+)";
+
+class VoiceQueueTest : public VoiceTestBase {
+ protected:
+  VoiceQueueTest() : VoiceTestBase(kQueueConfig) {}
+  bool heard(const std::string& needle) const {
+    return std::any_of(prompts_.texts.begin(), prompts_.texts.end(),
+                       [&](const std::string& t) { return t.find(needle) != std::string::npos; });
+  }
+};
+
+TEST_F(VoiceQueueTest, AnnouncementSaysPositionAndExpectedWait) {
+  callAndPress(0);
+  EXPECT_EQ(media_.looping.count(1), 1u);  // music on hold
+  // Queued: the controller asks the engine thread where the caller stands; the first
+  // announcement comes with the answer.
+  ASSERT_EQ(routing_.info_requests.size(), 1u);
+  EXPECT_FALSE(heard("line"));
+  voice_->onQueueInfo({QueueInfo{engine::ContactId{1}, 3, Millis{120'000}}});
+  prompts();
+  EXPECT_TRUE(heard("number 3")) << (prompts_.texts.empty() ? "" : prompts_.texts.back());
+  EXPECT_TRUE(heard("2 minutes")) << prompts_.texts.back();
+  ASSERT_EQ(media_.playing.count(1), 1u);  // the announcement replaced the music...
+  voice_->onPlaybackDone(1, media_.playing[1]);
+  EXPECT_EQ(media_.looping.count(1), 1u);  // ...which comes back after it
+  // The next one 10 s later, with what the engine says then.
+  voice_->onQueueInfo({QueueInfo{engine::ContactId{1}, 1, Millis{20'000}}});
+  const std::size_t said = prompts_.texts.size();
+  advance(Millis{9'000});
+  EXPECT_EQ(prompts_.texts.size(), said);
+  advance(Millis{1'000});
+  prompts();
+  ASSERT_GT(prompts_.texts.size(), said);
+  EXPECT_NE(prompts_.texts.back().find("next in line"), std::string::npos) << prompts_.texts.back();
+}
+
+TEST_F(VoiceQueueTest, PositionsAreRefreshedWhileWaiting) {
+  callAndPress(0);
+  const std::size_t asked = routing_.info_requests.size();
+  advance(Millis{5'000});
+  ASSERT_GT(routing_.info_requests.size(), asked);
+  EXPECT_EQ(routing_.info_requests.back(), std::vector<engine::ContactId>{engine::ContactId{1}});
+}
+
+TEST_F(VoiceQueueTest, CallbackKeyLeavesTheQueueForTheCallbackNode) {
+  const sip::LegId caller = callAndPress(0);
+  voice_->onDtmf(1, '*', media::DtmfSource::InBand);
+  EXPECT_TRUE(std::any_of(routing_.history.begin(), routing_.history.end(), [](const auto& e) {
+    return std::holds_alternative<engine::ev::ContactLeftQueue>(e);
+  }));
+  pump();
+  prompts();
+  EXPECT_TRUE(heard("We will call you back."));
+  voice_->onPlaybackDone(1, media_.playing[1]);
+  EXPECT_TRUE(calls_.hungUp(caller));
+  ASSERT_EQ(records_.size(), 1u);
+  EXPECT_EQ(records_[0].outcome, "exited");
+  EXPECT_EQ(records_[0].digits.at(0).via, "inband");
+  EXPECT_EQ(routing_.engine.liveContactCount(), 0u);
+}
+
+TEST_F(VoiceQueueTest, TransferBridgesTheCallerToTheTarget) {
+  const sip::LegId caller = callAndPress(0, 1, "200");
+  ASSERT_EQ(calls_.dials.size(), 1u);
+  EXPECT_EQ(calls_.dials[0].request.target, "sip:999@192.0.2.9");
+  voice_->onAnswered(calls_.dials[0].leg, kAnswer);
+  ASSERT_EQ(media_.bridges.size(), 1u);
+  voice_->onLegEnded(calls_.dials[0].leg, sip::LegEnded{sip::LegEnd::Bye, true, 0, ""});
+  EXPECT_TRUE(calls_.hungUp(caller));
+  ASSERT_EQ(records_.size(), 1u);
+  EXPECT_EQ(records_[0].outcome, "transferred");
+}
+
+TEST_F(VoiceQueueTest, FailedTransferGoesToOnFailure) {
+  const sip::LegId caller = callAndPress(0, 1, "200");
+  ASSERT_EQ(calls_.dials.size(), 1u);
+  voice_->onLegEnded(calls_.dials[0].leg, sip::LegEnded{sip::LegEnd::Failed, true, 404, "Not Found"});
+  prompts();
+  EXPECT_TRUE(heard("Sorry, nobody is there."));
+  EXPECT_FALSE(calls_.hungUp(caller));
+  EXPECT_TRUE(media_.bridges.empty());
 }
 
 }  // namespace
