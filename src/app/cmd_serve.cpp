@@ -24,10 +24,13 @@
 #include "app/commands.h"
 #include "app/config_file.h"
 #include "app/engine_loop.h"
+#include "app/http_users.h"
 #include "app/sip_wiring.h"
 #include "app/voice_wiring.h"
 #include "media/prompts.h"
 #include "store/sqlite_interaction_store.h"
+#include "web/api.h"
+#include "web/http_server.h"
 
 namespace parley::app {
 namespace {
@@ -55,7 +58,8 @@ std::string softphoneHint(const Config& config) {
   return out.str();
 }
 
-void printBanner(const Config& config, const std::string& path, const sip::SipServer& sip) {
+void printBanner(const Config& config, const std::string& path, const sip::SipServer& sip,
+                 const web::HttpServer& http) {
   std::ostringstream out;
   out << "Parley is running with " << path << ".\n";
   out << "  SIP:";
@@ -79,7 +83,15 @@ void printBanner(const Config& config, const std::string& path, const sip::SipSe
     }
     out << " from any softphone (flow " << config.entry_points[0].flow << ").\n";
   }
-  out << "  HTTP (" << config.http.listen.toString() << "): not yet.\n";
+  const std::string host = config.http.listen.host.find(':') != std::string::npos
+                               ? "[" + config.http.listen.host + "]"
+                               : config.http.listen.host;
+  out << "  HTTP API: http://" << host << ':' << http.port()
+      << "/api/interactions (log in with a user from http.users";
+  if (!config.http.users.empty()) {
+    out << ", e.g. " << config.http.users[0].name;
+  }
+  out << ")\n";
   out << "  Stop with Ctrl-C.\n";
   std::cout << out.str() << std::flush;
 }
@@ -157,20 +169,39 @@ int serve(const ServeOptions& options) {
     loop.stop();
     return kStartFailed;
   }
+  web::ApiConfig api_config;
+  api_config.session_idle_timeout =
+      std::chrono::duration_cast<std::chrono::seconds>(config->http.session_idle_timeout);
+  web::Api api(api_config, makeUserDirectory(*config), records);
+  web::HttpServerConfig http_config;
+  http_config.address = config->http.listen.host;
+  http_config.port = config->http.listen.port;
+  web::HttpServerStart http = web::HttpServer::start(
+      http_config,
+      [&api](const web::Request& r, const std::string& ip) { return api.handle(r, ip); });
+  if (!http.server) {
+    std::cerr << "parley serve: HTTP server did not start: " << http.error << '\n';
+    started.server->stop();
+    loop.stop();
+    return kStartFailed;
+  }
+
   std::string voice_error;
   if (!voice.attach(*started.server, loop, &voice_error)) {
     std::cerr << "parley serve: " << voice_error << '\n';
+    http.server->stop();
     voice.detach();
     started.server->stop();
     loop.stop();
     return kStartFailed;
   }
-  printBanner(*config, options.path, *started.server);
+  printBanner(*config, options.path, *started.server, *http.server);
 
   int signal_number = 0;
   while (sigwait(&stop_signals, &signal_number) != 0) {
   }
   spdlog::info("signal {}: stopping", signal_number);
+  http.server->stop();
   voice.detach();          // hangs up every call; their records go to the store
   started.server->stop();  // no more hooks after this, so the loop can go
   loop.stop();

@@ -31,11 +31,13 @@ fi
 
 # The demo on port 0 (the OS picks free ports; the banner says which).
 config="$tmp/demo.yaml"
+# Its store, recordings and TTS cache are relative paths: they land in $tmp, where it runs.
 sed -e 's/udp: 127.0.0.1:5060/udp: 127.0.0.1:0/' -e 's/tcp: 127.0.0.1:5060/tcp: 127.0.0.1:0/' \
+  -e 's/listen: 127.0.0.1:8080/listen: 127.0.0.1:0/' \
   examples/demo.yaml >"$config"
 grep -q 'udp: 127.0.0.1:0' "$config" || fail "could not rewrite the listen address"
 log="$tmp/parley.log"
-timeout -k 5 60 "$parley" serve "$config" >"$log" 2>&1 &
+(cd "$tmp" && exec timeout -k 5 60 "$parley" serve "$config") >"$log" 2>&1 &
 pid=$!
 
 # Wait (bounded: 10 s) for a log line matching $1.
@@ -69,7 +71,7 @@ wait_for 'agent 1001: available -> logged-out'
 # A second server on the same UDP port cannot start: exit 1, naming the address.
 sed -e "s/udp: 127.0.0.1:0/udp: 127.0.0.1:$port/" "$config" >"$tmp/taken.yaml"
 status=0
-timeout -k 5 10 "$parley" serve "$tmp/taken.yaml" >/dev/null 2>"$tmp/err" || status=$?
+(cd "$tmp" && timeout -k 5 10 "$parley" serve "$tmp/taken.yaml") >/dev/null 2>"$tmp/err" || status=$?
 [ "$status" -eq 1 ] || fail "port taken: exit $status (want 1)"
 grep -q "SIP server did not start: udp listen on 127.0.0.1:$port" "$tmp/err" || fail "port taken: $(cat "$tmp/err")"
 

@@ -13,6 +13,7 @@ Exit 0: all passed; 1: a failure (with the logs); 77: a peer is not installed (s
 
 Every wait is bounded; every process is killed at the end.
 """
+import base64
 import json
 import math
 import os
@@ -25,6 +26,8 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.error
+import urllib.request
 import wave
 
 PARLEY = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build/src/app/parley"
@@ -122,6 +125,18 @@ def wav_seconds(path, rate=8000, channels=1):
         return 0.0
 
 
+def wav_complete(path):
+    """True once a WAV file's header describes all of its data (its writer closed it)."""
+    try:
+        with wave.open(path, "rb") as w:
+            frames = w.getnframes()
+            expected = frames * w.getnchannels() * w.getsampwidth()
+        return frames > 0 and os.path.getsize(path) >= 44 + expected and \
+            os.path.getsize(path) - 44 - expected < 1024
+    except (FileNotFoundError, EOFError, wave.Error, TypeError):
+        return False
+
+
 class Netstring:
     """baresip's ctrl_tcp: netstring-framed JSON commands."""
 
@@ -159,6 +174,7 @@ sip:
   trusted_sources: [127.0.0.1]
 http:
   listen: 127.0.0.1:%(http)d
+  users: [{name: boss, password: bosspass, role: supervisor}]
 store:
   sqlite: %(db)s
 media:
@@ -304,6 +320,17 @@ flows:
             return rows if len(rows) >= expect else None
         return wait_until(load, timeout, "%d interaction record(s)" % expect)
 
+    def api(self, path, user="boss", password="bosspass"):
+        """GET an API path with HTTP Basic auth; returns (status, parsed JSON body)."""
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.http_port, path))
+        token = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+        req.add_header("Authorization", "Basic " + token)
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status, json.loads(r.read().decode())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read().decode() or "{}")
+
     # --- end ---
     def stop(self):
         if self.parley is not None and self.parley.poll() is None:
@@ -339,7 +366,10 @@ def talk_and_check_media(h, caller, agent_peer, agent_ext):
     h.hangup(caller)
     h.wait_log("ended by caller", 10)
     heard_by_agent = h.recording(agent_peer, "dec.wav")
-    heard_by_caller = wait_until(lambda: h.recording(caller, "dec.wav"), 5, "caller recording")
+    heard_by_caller = h.recording(caller, "dec.wav")
+    # baresip writes the WAV headers when its side of the call closes, just after the BYE.
+    wait_until(lambda: wav_complete(heard_by_agent) and wav_complete(heard_by_caller), 10,
+               "baresip to close its recordings")
     got = tone_frames(heard_by_agent, CALLER_HZ)
     check(got >= 10, "agent %s heard the caller's %g Hz tone in %d frames (want >= 10): %s"
           % (agent_ext, CALLER_HZ, got, heard_by_agent))
@@ -373,6 +403,15 @@ def test_rfc4733_menu_longest_idle_and_media(h):
     digits = [d for d in r["digits"] if not d.get("ignored")]
     check(digits and digits[0]["key"] == "1" and digits[0]["via"] == "rfc4733",
           "digits %r" % r["digits"])
+    # The same record through the HTTP API, which needs a supervisor.
+    status, body = h.api("/api/interactions?queue=sales&outcome=answered")
+    check(status == 200, "GET /api/interactions: %s %r" % (status, body))
+    check([i["id"] for i in body["interactions"]] == [r["id"]], "API list %r" % body)
+    check(body["interactions"][0]["agent"] == "1002", "API record %r" % body["interactions"][0])
+    status, _ = h.api("/api/interactions", "1001", "demo1001")
+    check(status == 403, "an agent listing interactions got %s (want 403)" % status)
+    status, _ = h.api("/api/interactions", "boss", "wrong")
+    check(status == 401, "a wrong password got %s (want 401)" % status)
     rec = r.get("recording")
     check(rec and os.path.exists(rec), "no recording file %r" % rec)
     with wave.open(rec, "rb") as w:
@@ -440,6 +479,7 @@ def test_caller_hangs_up_in_queue_is_abandoned(h):
     check(r["ended_by"] == "caller", "ended_by %r" % r["ended_by"])
     check(r["queue"] == "sales", "queue %r" % r["queue"])
     heard = h.recording(caller, "dec.wav")
+    wait_until(lambda: wav_complete(heard), 10, "the caller's recording to be closed")
     check(tone_frames(heard, 659.25) + tone_frames(heard, 523.25) >= 5,
           "the caller did not hear the hold tone")
 
