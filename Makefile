@@ -17,8 +17,9 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The server with the demo config (127.0.0.1 only). Phones can register as agents; calls are not
-# handled yet (INVITE is next). Ctrl-C stops it.
+# The demo contact centre (127.0.0.1 only): agents' phones register, calls to 100 go through the
+# IVR and queues to them. Its database, recordings and TTS cache go to ./parley.db,
+# ./recordings and ./cache. Ctrl-C stops it.
 run: build
 	$(BUILD)/src/app/parley serve examples/demo.yaml
 
@@ -36,14 +37,19 @@ test-asan: deps
 	cmake --build $(SAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(SAN_BUILD) --output-on-failure -j $(JOBS)
 
-# ThreadSanitizer over the parts that run threads (the SIP server loop, the engine loop).
+# ThreadSanitizer over the parts that run threads (SIP and media loop, engine loop, TTS worker,
+# store writer, HTTP server).
 TSAN_BUILD ?= build-tsan
 test-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=thread \
 	  -DPARLEY_BUILD_BENCH=OFF $(CMAKE_FLAGS)
-	cmake --build $(TSAN_BUILD) -j $(JOBS) --target parley_sip_test parley_app_test
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target parley_sip_test parley_app_test \
+	  parley_store_test parley_web_test parley_media_test
 	TSAN_OPTIONS=halt_on_error=1 $(TSAN_BUILD)/src/sip/parley_sip_test
 	TSAN_OPTIONS=halt_on_error=1 $(TSAN_BUILD)/src/app/parley_app_test
+	TSAN_OPTIONS=halt_on_error=1 $(TSAN_BUILD)/src/store/parley_store_test
+	TSAN_OPTIONS=halt_on_error=1 $(TSAN_BUILD)/src/web/parley_web_test
+	TSAN_OPTIONS=halt_on_error=1 $(TSAN_BUILD)/src/media/parley_media_test
 
 bench: build
 	$(BUILD)/bench/parley_engine_bench --benchmark_min_time=0.5

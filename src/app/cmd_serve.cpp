@@ -125,7 +125,7 @@ int serve(const ServeOptions& options) {
     std::cerr << "parley serve: text-to-speech did not start: " << tts.error << '\n';
     return kStartFailed;
   }
-  warmPrompts(*config, config_dir, tts.service.get());
+  PromptFiles prompt_files = warmPrompts(*config, config_dir, tts.service.get());
 
   if (config->store.kind != StoreConfig::Kind::Sqlite) {
     std::cerr << "parley serve: store: only sqlite is supported so far\n";
@@ -151,7 +151,7 @@ int serve(const ServeOptions& options) {
   engine::Engine engine(config->routing);
   const EngineIds ids = addToEngine(*config, engine);
   VoiceService voice(*config, config_dir, VoiceSetup::from(*config, ids, engine),
-                     tts.service.get(), &records);
+                     tts.service.get(), &records, std::move(prompt_files));
   EngineLoop loop(std::move(engine), voice.engineSink());
   voice.bindEngine(loop);
   loop.start();

@@ -78,7 +78,7 @@ bool EngineLoop::post(engine::Event event) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return false;
-    queue_.emplace_back(std::move(event));
+    queue_.emplace_back(Posted{std::move(event), SteadyClock::now()});
   }
   wake_.notify_one();
   return true;
@@ -139,7 +139,9 @@ EngineLoop::SteadyClock::time_point EngineLoop::toSteady(engine::TimePoint t) co
   return epoch_ + t.time_since_epoch();
 }
 
-void EngineLoop::apply(const engine::Event& event) {
+void EngineLoop::apply(const engine::Event& event, SteadyClock::time_point posted_at) {
+  current_event_ = &event;
+  current_posted_at_ = posted_at;
   actions_.clear();
   engine_.handle(event, toEngineTime(SteadyClock::now()), actions_);
   for (const engine::Action& action : actions_) {
@@ -150,6 +152,7 @@ void EngineLoop::apply(const engine::Event& event) {
     }
     if (sink_) sink_(action, engine_);
   }
+  current_event_ = nullptr;
 }
 
 void EngineLoop::run() {
@@ -174,15 +177,17 @@ void EngineLoop::run() {
       batch.swap(queue_);
     }
     for (Item& item : batch) {
-      if (auto* event = std::get_if<engine::Event>(&item)) {
-        apply(*event);
+      if (auto* posted = std::get_if<Posted>(&item)) {
+        apply(posted->event, posted->at);
       } else {
         std::get<Task>(item)(engine_);
       }
     }
     batch.clear();
     const std::optional<engine::TimePoint> deadline = engine_.nextDeadline();
-    if (deadline && toEngineTime(SteadyClock::now()) >= *deadline) apply(engine::ev::Tick{});
+    if (deadline && toEngineTime(SteadyClock::now()) >= *deadline) {
+      apply(engine::ev::Tick{}, toSteady(*deadline));
+    }
   }
 }
 

@@ -63,21 +63,32 @@ class EngineLoop {
   // Stops the loop and joins its thread. Events still queued are dropped. Idempotent.
   void stop();
 
+  // For the sink only (loop thread): the event whose actions are being handed out, and when it
+  // was posted (for a timer's Tick: when the timer was due). Measures decision latency.
+  const engine::Event* currentEvent() const { return current_event_; }
+  SteadyClock::time_point currentEventPostedAt() const { return current_posted_at_; }
+
   // Engine time of a steady-clock instant, and back (for tests and the drivers' logs).
   engine::TimePoint toEngineTime(SteadyClock::time_point t) const;
   SteadyClock::time_point toSteady(engine::TimePoint t) const;
 
  private:
   using Task = std::function<void(const engine::Engine&)>;
-  using Item = std::variant<engine::Event, Task>;
+  struct Posted {
+    engine::Event event;
+    SteadyClock::time_point at;
+  };
+  using Item = std::variant<Posted, Task>;
 
   void run();
-  void apply(const engine::Event& event);
+  void apply(const engine::Event& event, SteadyClock::time_point posted_at);
 
   const SteadyClock::time_point epoch_;  // engine time 0
   engine::Engine engine_;                // touched only on the loop thread once started
   ActionSink sink_;
   std::vector<engine::Action> actions_;  // loop thread: reused output buffer
+  const engine::Event* current_event_ = nullptr;  // loop thread, during apply()
+  SteadyClock::time_point current_posted_at_;
 
   std::mutex mutex_;
   std::condition_variable wake_;

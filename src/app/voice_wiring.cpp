@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cmath>
 #include <future>
 #include <mutex>
@@ -84,6 +85,7 @@ struct VoiceService::Shared {
   std::atomic<EngineLoop*> engine{nullptr};
   std::unique_ptr<engine::Statistics> stats;  // engine thread only
   std::unique_ptr<LoopSide> loop;             // SIP loop thread only
+  PromptFiles files;                          // handed to the loop side by attach()
 
   engine::TimePoint now() const {
     EngineLoop* e = engine.load();
@@ -134,7 +136,8 @@ class EngineRouting final : public RoutingPort {
 // Prompts from WAV files (loaded once, cached) and espeak-ng (through the TtsService).
 class LoopPrompts final : public PromptPort {
  public:
-  explicit LoopPrompts(VoiceService::Shared* shared) : shared_(shared) {}
+  LoopPrompts(VoiceService::Shared* shared, PromptFiles files)
+      : shared_(shared), files_(std::move(files)) {}
 
   void fetch(const flow::Prompts& prompts, Done done) override {
     struct Pending {
@@ -205,13 +208,48 @@ class LoopPrompts final : public PromptPort {
   }
 
   VoiceService::Shared* shared_;
-  std::unordered_map<std::string, media::ClipPtr> files_;
+  PromptFiles files_;  // preloaded at start; a file first named later is loaded on first use
   media::ClipPtr hold_tone_;
 };
 
 }  // namespace voice_detail
 
+// Agent-available to INVITE-sent times, in microseconds (a bounded sample for percentiles).
+class LatencySamples {
+ public:
+  void add(std::chrono::steady_clock::duration d) {
+    if (samples_.size() < kMax) {
+      samples_.push_back(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+    }
+  }
+  std::string summary() {
+    if (samples_.empty()) return "no samples";
+    std::sort(samples_.begin(), samples_.end());
+    const auto at = [&](double q) {
+      return samples_[std::min(samples_.size() - 1,
+                               static_cast<std::size_t>(q * static_cast<double>(samples_.size())))];
+    };
+    return fmt::format("n={} p50={} us p99={} us max={} us", samples_.size(), at(0.50),
+                       at(0.99), samples_.back());
+  }
+
+ private:
+  static constexpr std::size_t kMax = 1'000'000;
+  std::vector<std::int64_t> samples_;
+};
+
+// Events after which an agent can be free for a waiting contact: the start of the
+// "agent available -> INVITE" latency.
+bool freesAnAgent(const engine::Event& e) {
+  return std::holds_alternative<engine::ev::ContactCompleted>(e) ||
+         std::holds_alternative<engine::ev::WrapUpDone>(e) ||
+         std::holds_alternative<engine::ev::AgentLogin>(e) ||
+         std::holds_alternative<engine::ev::AgentReady>(e) ||
+         std::holds_alternative<engine::ev::Tick>(e);
+}
+
 struct LoopSide {
+  LatencySamples offer_latency;
   std::unique_ptr<media::MediaEngine> media;
   MediaAdapter media_port;
   std::unique_ptr<EngineRouting> routing;
@@ -225,8 +263,10 @@ VoiceController* VoiceService::Shared::controller() {
 }
 
 VoiceService::VoiceService(const Config& config, std::string config_dir, VoiceSetup setup,
-                           media::TtsService* tts, store::InteractionStore* store)
+                           media::TtsService* tts, store::InteractionStore* store,
+                           PromptFiles files)
     : shared_(std::make_shared<Shared>()) {
+  shared_->files = std::move(files);
   shared_->config = &config;
   shared_->config_dir = std::move(config_dir);
   shared_->setup = std::move(setup);
@@ -247,8 +287,22 @@ EngineLoop::ActionSink VoiceService::engineSink() {
         std::holds_alternative<engine::act::WrapUpEnded>(action)) {
       return;  // nothing for calls
     }
-    shared->toLoop([shared, action] {
-      if (VoiceController* v = shared->controller()) v->onEngineAction(action);
+    std::optional<std::chrono::steady_clock::time_point> freed_at;
+    if (std::holds_alternative<engine::act::OfferCreated>(action)) {
+      EngineLoop* loop = shared->engine.load();
+      if (loop != nullptr && loop->currentEvent() != nullptr &&
+          freesAnAgent(*loop->currentEvent())) {
+        freed_at = loop->currentEventPostedAt();
+      }
+    }
+    shared->toLoop([shared, action, freed_at] {
+      VoiceController* v = shared->controller();
+      if (v == nullptr) return;
+      const std::uint64_t legs = v->counters().agent_legs;
+      v->onEngineAction(action);
+      if (freed_at && v->counters().agent_legs > legs) {
+        shared->loop->offer_latency.add(std::chrono::steady_clock::now() - *freed_at);
+      }
     });
   };
 }
@@ -316,7 +370,7 @@ bool VoiceService::attach(sip::SipServer& sip, EngineLoop& engine, std::string* 
     side->media = std::move(created.engine);
     side->media_port.engine = side->media.get();
     side->routing = std::make_unique<EngineRouting>(s);
-    side->prompts = std::make_unique<LoopPrompts>(s);
+    side->prompts = std::make_unique<LoopPrompts>(s, std::move(s->files));
     sip::SipServer* server = s->sip.load();
     SipPort port;
     port.calls = &server->calls();
@@ -383,6 +437,7 @@ void VoiceService::detach() {
         spdlog::info("media: {} RTP packets received, {} sent, {} relayed, {} dropped",
                      m.packets_received, m.packets_sent, m.packets_relayed, m.packets_dropped);
       }
+      spdlog::info("agent available -> INVITE sent: {}", shared->loop->offer_latency.summary());
       shared->loop->controller.reset();
       shared->loop->media.reset();
       shared->loop.reset();
@@ -393,17 +448,27 @@ void VoiceService::detach() {
   shared_->sip.store(nullptr);
 }
 
-void warmPrompts(const Config& config, const std::string& config_dir, media::TtsService* tts) {
+PromptFiles warmPrompts(const Config& config, const std::string& config_dir,
+                        media::TtsService* tts) {
+  PromptFiles files;
   std::size_t rendered = 0;
+  const auto load = [&](const std::string& path) {
+    if (path.empty() || files.count(path) != 0) return;
+    std::string error;
+    std::optional<media::Clip> clip = media::loadWav(resolvePath(config_dir, path), &error);
+    if (!clip) {
+      spdlog::warn("prompt file: {}", error);
+      return;  // not cached: a fixed file is tried again on first use
+    }
+    files.emplace(path, std::make_shared<const media::Clip>(std::move(*clip)));
+  };
   const auto warm = [&](const flow::Prompts& prompts) {
     for (const flow::Prompt& p : prompts) {
       if (p.value.find("${") != std::string::npos) continue;  // differs per call
-      std::string error;
       if (p.kind == flow::Prompt::Kind::File) {
-        if (!media::loadWav(resolvePath(config_dir, p.value), &error)) {
-          spdlog::warn("prompt file: {}", error);
-        }
+        load(p.value);
       } else if (tts != nullptr) {
+        std::string error;
         if (tts->renderNow(p.value, &error)) {
           ++rendered;
         } else {
@@ -412,6 +477,8 @@ void warmPrompts(const Config& config, const std::string& config_dir, media::Tts
       }
     }
   };
+  load(config.media.music_on_hold);
+  for (const QueueEntry& q : config.queues) load(q.music);
   for (const flow::Flow& f : config.flows) {
     for (const auto& [name, node] : f.nodes) {
       if (const auto* n = std::get_if<flow::PlayNode>(&node)) warm(n->prompts);
@@ -421,9 +488,11 @@ void warmPrompts(const Config& config, const std::string& config_dir, media::Tts
         warm(n->timeout_prompt);
       }
       if (const auto* n = std::get_if<flow::CollectNode>(&node)) warm(n->prompt);
+      if (const auto* n = std::get_if<flow::QueueNode>(&node)) load(n->music);
     }
   }
-  spdlog::info("prompts ready ({} spoken)", rendered);
+  spdlog::info("prompts ready: {} spoken, {} files", rendered, files.size());
+  return files;
 }
 
 }  // namespace parley::app

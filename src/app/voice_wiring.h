@@ -19,6 +19,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "app/config.h"
 #include "app/engine_loop.h"
@@ -29,13 +30,16 @@
 
 namespace parley::app {
 
+// WAV prompts and music loaded at start, by path as written in the config.
+using PromptFiles = std::unordered_map<std::string, media::ClipPtr>;
+
 class VoiceService {
  public:
   // `tts` may be null (spoken prompts are then skipped, with a warning per prompt); `store` may
   // be null (records are only logged). Both must outlive the service. `config_dir` resolves
   // relative WAV paths.
   VoiceService(const Config& config, std::string config_dir, VoiceSetup setup,
-               media::TtsService* tts, store::InteractionStore* store);
+               media::TtsService* tts, store::InteractionStore* store, PromptFiles files = {});
   ~VoiceService();
   VoiceService(const VoiceService&) = delete;
   VoiceService& operator=(const VoiceService&) = delete;
@@ -61,8 +65,11 @@ class VoiceService {
   std::shared_ptr<Shared> shared_;
 };
 
-// Loads the WAV prompts and renders the spoken prompts of every flow (and the menu's fixed
-// sentences) so the first caller does not wait for espeak-ng. Problems are logged, not fatal.
-void warmPrompts(const Config& config, const std::string& config_dir, media::TtsService* tts);
+// Loads every WAV the config names (prompts and music on hold, so the SIP loop never reads
+// a file while calls are up) and renders the flows' fixed spoken prompts, so the first caller
+// does not wait for espeak-ng. Problems are logged, not fatal (a missing file is skipped, and
+// missing music falls back to the generated hold tone).
+PromptFiles warmPrompts(const Config& config, const std::string& config_dir,
+                        media::TtsService* tts);
 
 }  // namespace parley::app

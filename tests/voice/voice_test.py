@@ -79,6 +79,20 @@ def make_tone(path, hz, seconds=30):
                     str(seconds), "sine", str(hz), "vol", "0.5"], check=True)
 
 
+def make_wav(path, segments):
+    """Writes an 8 kHz mono WAV of `segments`: (seconds, [frequencies]) each, silence for []."""
+    frames = bytearray()
+    for seconds, freqs in segments:
+        for i in range(int(seconds * 8000)):
+            v = sum(math.sin(2 * math.pi * f * i / 8000.0) for f in freqs)
+            frames += int(7000 * v).to_bytes(2, "little", signed=True)
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(bytes(frames))
+
+
 def goertzel_share(samples, rate, hz):
     """Share (0..1) of the frame's energy at `hz`."""
     n = len(samples)
@@ -167,7 +181,7 @@ class Harness:
         self.parley = None
 
     # --- Parley ---
-    def config(self, sales_strategy="longest-idle", offer_timeout="20s", extra_agents=""):
+    def config(self, sales_strategy="longest-idle", offer_timeout="20s", rtp_timeout="20s"):
         return """
 sip:
   listen: {udp: 127.0.0.1:%(sip)d, tcp: 127.0.0.1:%(tcp)d}
@@ -180,7 +194,7 @@ store:
 media:
   rtp_ports: {min: %(rmin)d, max: %(rmax)d}
   recordings_dir: %(rec)s
-  rtp_timeout: 20s
+  rtp_timeout: %(rtp_timeout)s
   tts: {voice: en-us, cache_dir: %(tts)s}
 queues:
   - name: sales
@@ -216,7 +230,7 @@ flows:
 """ % {"sip": self.sip_port, "tcp": self.tcp_port, "http": self.http_port, "db": self.db,
        "rmin": self.rtp[0], "rmax": self.rtp[1], "rec": self.recordings,
        "tts": os.path.join(ROOT, "build", "tts-cache-test"), "strategy": sales_strategy,
-       "offer_timeout": offer_timeout}
+       "offer_timeout": offer_timeout, "rtp_timeout": rtp_timeout}
 
     def start_parley(self, **kwargs):
         path = os.path.join(self.dir, "parley.yaml")
@@ -225,7 +239,7 @@ flows:
         out = open(self.log, "w")
         self.parley = subprocess.Popen(
             ["timeout", "-k", "5", "120", PARLEY, "serve", path, "--log-level", "debug"],
-            stdout=out, stderr=subprocess.STDOUT, cwd=self.dir)
+            stdout=out, stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True)
         self.procs.append(self.parley)
         self.wait_log(r"Stop with Ctrl-C", 30)
 
@@ -240,11 +254,15 @@ flows:
         return read(self.log).count(needle)
 
     # --- baresip ---
-    def baresip(self, name, account, tone_hz, answermode="auto", stdin=False, dial=None):
+    def baresip(self, name, account, tone_hz, answermode="auto", stdin=False, dial=None,
+                source=None):
         d = os.path.join(self.dir, name)
         os.makedirs(os.path.join(d, "rec"))
         tone = os.path.join(d, "tone.wav")
-        make_tone(tone, tone_hz)
+        if source:
+            make_wav(tone, source)
+        else:
+            make_tone(tone, tone_hz)
         ctrl = free_port(socket.SOCK_STREAM)
         port = free_port()
         with open(os.path.join(d, "config"), "w") as f:
@@ -265,7 +283,8 @@ flows:
             args += ["-e", "/dial " + dial]
         log = open(os.path.join(d, "baresip.log"), "w")
         p = subprocess.Popen(args, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                             stdout=log, stderr=subprocess.STDOUT, cwd=d)
+                             stdout=log, stderr=subprocess.STDOUT, cwd=d,
+                             start_new_session=True)
         self.procs.append(p)
         peer = {"dir": d, "proc": p, "ctrl": ctrl, "port": port, "log": os.path.join(d, "baresip.log")}
         return peer
@@ -279,10 +298,10 @@ flows:
         for ext in exts:
             self.wait_log("agent %s: logged-out -> available" % ext, 15)
 
-    def caller(self, name="caller"):
+    def caller(self, name="caller", source=None):
         account = "<sip:0701234567@127.0.0.1;transport=udp>;regint=0"
         return self.baresip(name, account, CALLER_HZ, stdin=True,
-                            dial="sip:100@127.0.0.1:%d" % self.sip_port)
+                            dial="sip:100@127.0.0.1:%d" % self.sip_port, source=source)
 
     def listen(self, peer, seconds):
         """Waits until `peer` has heard `seconds` of audio (the prompt, like a person would)."""
@@ -339,9 +358,13 @@ flows:
                 self.parley.wait(15)
             except subprocess.TimeoutExpired:
                 pass
+        # Each peer runs under `timeout` in its own session: kill the whole group, so the
+        # peer itself cannot outlive its `timeout` wrapper.
         for p in self.procs:
-            if p.poll() is None:
-                p.kill()
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
             try:
                 p.wait(5)
             except subprocess.TimeoutExpired:
@@ -435,7 +458,7 @@ def test_info_dtmf_ring_all_cancels_the_loser(h):
          "-key", "digit", "2", "-timeout", "40", "-timeout_error", "-nostdin",
          "-trace_err", "-error_file", os.path.join(h.dir, "sipp_errors.log")],
         stdout=open(os.path.join(h.dir, "sipp.log"), "w"), stderr=subprocess.STDOUT,
-        cwd=h.dir)
+        cwd=h.dir, start_new_session=True)
     h.procs.append(sipp)
     h.wait_log("connected to agent 1003", 20)
     wait_until(lambda: sipp.poll() is not None, 30, "sipp to finish")
@@ -503,6 +526,45 @@ def test_agent_not_answering_moves_the_call_on(h):
     check(("1002", "answered") in results, "offers %r" % results)
 
 
+def test_inband_dtmf_picks_the_queue(h):
+    """The caller's audio holds a DTMF 2 tone (697 + 1336 Hz) after a second of silence: the
+    in-band detector picks support, and the caller talks to a support agent."""
+    h.start_parley()
+    a3 = h.agent("1003")
+    h.agents_available("1003")
+    caller = h.caller(source=[(1.2, []), (0.2, [697.0, 1336.0]), (0.4, []),
+                              (25.0, [CALLER_HZ])])
+    h.wait_log("connected to agent 1003", 20)
+    talk_and_check_media(h, caller, a3, "1003")
+    r = h.records(1)[-1]
+    check(r["queue"] == "support", "queue %r" % r["queue"])
+    digits = [d for d in r["digits"] if not d.get("ignored")]
+    check(digits and digits[0]["key"] == "2" and digits[0]["via"] == "inband",
+          "digits %r" % r["digits"])
+
+
+def test_rtp_timeout_ends_a_silent_call(h):
+    """A SIPp caller that sends no RTP is queued (INFO 1) and hung up after the 2 s RTP
+    timeout: SIPp receives the BYE, the record says why."""
+    h.start_parley(rtp_timeout="2s")
+    scenario = os.path.join(ROOT, "tests", "voice", "sipp_silent_caller.xml")
+    sipp = subprocess.Popen(
+        ["timeout", "-k", "5", "60", "sipp", "127.0.0.1:%d" % h.sip_port, "-sf", scenario,
+         "-m", "1", "-t", "u1", "-i", "127.0.0.1", "-p", str(free_port()), "-s", "100",
+         "-timeout", "30", "-timeout_error", "-nostdin"],
+        stdout=open(os.path.join(h.dir, "sipp.log"), "w"), stderr=subprocess.STDOUT,
+        cwd=h.dir, start_new_session=True)
+    h.procs.append(sipp)
+    wait_until(lambda: sipp.poll() is not None, 30, "sipp to finish")
+    check(sipp.returncode == 0, "sipp exit %s: %s" % (sipp.returncode,
+                                                      read(os.path.join(h.dir, "sipp.log"))[-2000:]))
+    r = h.records(1)[-1]
+    check(r["end_reason"] == "rtp-timeout", "end_reason %r" % r["end_reason"])
+    check(r["ended_by"] == "system", "ended_by %r" % r["ended_by"])
+    check(r["queue"] == "sales", "queue %r" % r["queue"])
+    check(r["ended"] - r["arrived"] < 6000, "took %d ms" % (r["ended"] - r["arrived"]))
+
+
 def test_wrong_password_is_refused(h):
     """An agent phone with a wrong password is refused and never becomes available."""
     h.start_parley()
@@ -561,6 +623,7 @@ def test_malformed_sip_and_sdp(h):
 
 TESTS = [test_rfc4733_menu_longest_idle_and_media, test_info_dtmf_ring_all_cancels_the_loser,
          test_caller_hangs_up_in_queue_is_abandoned, test_agent_not_answering_moves_the_call_on,
+         test_inband_dtmf_picks_the_queue, test_rtp_timeout_ends_a_silent_call,
          test_wrong_password_is_refused, test_malformed_sip_and_sdp]
 
 
