@@ -232,10 +232,23 @@ flows:
        "tts": os.path.join(ROOT, "build", "tts-cache-test"), "strategy": sales_strategy,
        "offer_timeout": offer_timeout, "rtp_timeout": rtp_timeout}
 
-    def start_parley(self, **kwargs):
+    def demo_config(self):
+        """examples/demo.yaml as shipped, on this harness's free ports and in its directory."""
+        text = read(os.path.join(ROOT, "examples", "demo.yaml"))
+        for old, new in (("udp: 127.0.0.1:5060", "udp: 127.0.0.1:%d" % self.sip_port),
+                         ("tcp: 127.0.0.1:5060", "tcp: 127.0.0.1:%d" % self.tcp_port),
+                         ("listen: 127.0.0.1:8080", "listen: 127.0.0.1:%d" % self.http_port),
+                         ("sqlite: ./parley.db", "sqlite: %s" % self.db),
+                         ("rtp_ports: {min: 16384, max: 32767}",
+                          "rtp_ports: {min: %d, max: %d}" % self.rtp)):
+            check(old in text, "examples/demo.yaml no longer has %r" % old)
+            text = text.replace(old, new)
+        return text
+
+    def start_parley(self, config_text=None, **kwargs):
         path = os.path.join(self.dir, "parley.yaml")
         with open(path, "w") as f:
-            f.write(self.config(**kwargs))
+            f.write(config_text if config_text is not None else self.config(**kwargs))
         out = open(self.log, "w")
         self.parley = subprocess.Popen(
             ["timeout", "-k", "5", "120", PARLEY, "serve", path, "--log-level", "debug"],
@@ -443,6 +456,28 @@ def test_rfc4733_menu_longest_idle_and_media(h):
     check(tone_frames(rec, AGENT_HZ["1002"], 1) >= 10, "recording: agent tone not on the right")
 
 
+def test_demo_config_press_1_talks_to_sales(h):
+    """The README's walk-through on the shipped demo config: agents 1001 and 1002 register,
+    a softphone calls 100, hears the menu, presses 1 and talks to the agent idle longest."""
+    h.start_parley(config_text=h.demo_config())
+    a1 = h.agent("1001")
+    h.agents_available("1001")
+    h.agent("1002")
+    h.agents_available("1002")
+    caller = h.caller()
+    h.wait_log("answered, flow main", 15)
+    h.listen(caller, 1.0)
+    h.press(caller, "1")
+    h.wait_log("connected to agent 1001", 15)
+    talk_and_check_media(h, caller, a1, "1001")
+    def listed():
+        status, body = h.api("/api/interactions", "supervisor", "demosupervisor")
+        check(status == 200, "API: %s %r" % (status, body))
+        return body["interactions"]
+    r = wait_until(listed, 10, "the record in GET /api/interactions")[0]
+    check((r["outcome"], r["agent"], r["queue"]) == ("answered", "1001", "sales"), "record %r" % r)
+
+
 def test_info_dtmf_ring_all_cancels_the_loser(h):
     """SIPp calls and sends 2 by SIP INFO: support is ring-all; 1003 answers, 1004 (which
     would only ring) is cancelled."""
@@ -621,7 +656,8 @@ def test_malformed_sip_and_sdp(h):
     check(h.parley.poll() is None, "parley died")
 
 
-TESTS = [test_rfc4733_menu_longest_idle_and_media, test_info_dtmf_ring_all_cancels_the_loser,
+TESTS = [test_demo_config_press_1_talks_to_sales, test_rfc4733_menu_longest_idle_and_media,
+         test_info_dtmf_ring_all_cancels_the_loser,
          test_caller_hangs_up_in_queue_is_abandoned, test_agent_not_answering_moves_the_call_on,
          test_inband_dtmf_picks_the_queue, test_rtp_timeout_ends_a_silent_call,
          test_wrong_password_is_refused, test_malformed_sip_and_sdp]
