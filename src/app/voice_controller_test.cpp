@@ -454,12 +454,22 @@ TEST_F(VoiceTest, MediaTimeoutEndsTheCall) {
 constexpr const char* kQueueConfig = R"(
 queues:
   - {name: sales, announce_every: 10s, callback_key: "*"}
+  - {name: brief, max_wait: 30s}
 agents:
   - {extension: "1001", password: demo1001, queues: [sales]}
 entry_points:
   - {called: "100", flow: wait}
   - {called: "200", flow: out}
+  - {called: "300", flow: brief}
 flows:
+  brief:
+    start: q
+    nodes:
+      q:
+        queue: {name: brief, on_exit: full}
+      full:
+        play: {prompts: [{say: "Everyone is busy, please call later."}], next: bye}
+      bye: hangup
   wait:
     start: q
     nodes:
@@ -534,6 +544,21 @@ TEST_F(VoiceQueueTest, CallbackKeyLeavesTheQueueForTheCallbackNode) {
   ASSERT_EQ(records_.size(), 1u);
   EXPECT_EQ(records_[0].outcome, "exited");
   EXPECT_EQ(records_[0].digits.at(0).via, "inband");
+  EXPECT_EQ(routing_.engine.liveContactCount(), 0u);
+}
+
+TEST_F(VoiceQueueTest, MaxWaitExitGoesToTheFlowsOnExitNode) {
+  const sip::LegId caller = callAndPress(0, 1, "300");
+  advance(Millis{29'000});
+  EXPECT_FALSE(heard("Everyone is busy"));
+  advance(Millis{1'000});
+  prompts();
+  EXPECT_TRUE(heard("Everyone is busy, please call later."));
+  voice_->onPlaybackDone(1, media_.playing[1]);
+  EXPECT_TRUE(calls_.hungUp(caller));
+  ASSERT_EQ(records_.size(), 1u);
+  EXPECT_EQ(records_[0].outcome, "exited");
+  EXPECT_EQ(records_[0].end_reason, "max-wait");
   EXPECT_EQ(routing_.engine.liveContactCount(), 0u);
 }
 
