@@ -111,12 +111,6 @@ int serve(const ServeOptions& options) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  std::string config_dir = ".";
-  if (const auto slash = options.path.rfind('/'); slash != std::string::npos) {
-    config_dir = options.path.substr(0, slash);
-    if (config_dir.empty()) config_dir = "/";
-  }
-
   media::TtsConfig tts_config;
   tts_config.voice = config->media.tts_voice;
   tts_config.cache_dir = config->media.tts_cache_dir;
@@ -125,7 +119,7 @@ int serve(const ServeOptions& options) {
     std::cerr << "parley serve: text-to-speech did not start: " << tts.error << '\n';
     return kStartFailed;
   }
-  PromptFiles prompt_files = warmPrompts(*config, config_dir, tts.service.get());
+  PromptFiles prompt_files = warmPrompts(*config, tts.service.get());
 
   if (config->store.kind != StoreConfig::Kind::Sqlite) {
     std::cerr << "parley serve: store: only sqlite is supported so far\n";
@@ -150,7 +144,7 @@ int serve(const ServeOptions& options) {
 
   engine::Engine engine(config->routing);
   const EngineIds ids = addToEngine(*config, engine);
-  VoiceService voice(*config, config_dir, VoiceSetup::from(*config, ids, engine),
+  VoiceService voice(*config, VoiceSetup::from(*config, ids, engine),
                      tts.service.get(), &records, std::move(prompt_files));
   EngineLoop loop(std::move(engine), voice.engineSink());
   voice.bindEngine(loop);

@@ -16,11 +16,6 @@ namespace parley::app {
 
 namespace voice_detail {
 
-std::string resolvePath(const std::string& dir, const std::string& path) {
-  if (path.empty() || path[0] == '/' || dir.empty()) return path;
-  return dir + "/" + path;
-}
-
 media::MediaEngineConfig toMediaConfig(const MediaConfig& m) {
   media::MediaEngineConfig c;
   c.rtp_address = m.rtp_address;
@@ -75,7 +70,6 @@ struct LoopSide;
 
 struct VoiceService::Shared {
   const Config* config = nullptr;
-  std::string config_dir;
   std::optional<VoiceSetup> setup;  // moved into the controller by attach()
   media::TtsService* tts = nullptr;
   store::InteractionStore* store = nullptr;
@@ -196,7 +190,7 @@ class LoopPrompts final : public PromptPort {
     if (it != files_.end()) return it->second;
     std::string error;
     std::optional<media::Clip> clip =
-        media::loadWav(resolvePath(shared_->config_dir, path), &error);
+        media::loadWav(path, &error);
     media::ClipPtr ptr;
     if (clip) {
       ptr = std::make_shared<const media::Clip>(std::move(*clip));
@@ -262,13 +256,12 @@ VoiceController* VoiceService::Shared::controller() {
   return loop != nullptr ? loop->controller.get() : nullptr;
 }
 
-VoiceService::VoiceService(const Config& config, std::string config_dir, VoiceSetup setup,
+VoiceService::VoiceService(const Config& config, VoiceSetup setup,
                            media::TtsService* tts, store::InteractionStore* store,
                            PromptFiles files)
     : shared_(std::make_shared<Shared>()) {
   shared_->files = std::move(files);
   shared_->config = &config;
-  shared_->config_dir = std::move(config_dir);
   shared_->setup = std::move(setup);
   shared_->tts = tts;
   shared_->store = store;
@@ -448,14 +441,13 @@ void VoiceService::detach() {
   shared_->sip.store(nullptr);
 }
 
-PromptFiles warmPrompts(const Config& config, const std::string& config_dir,
-                        media::TtsService* tts) {
+PromptFiles warmPrompts(const Config& config, media::TtsService* tts) {
   PromptFiles files;
   std::size_t rendered = 0;
   const auto load = [&](const std::string& path) {
     if (path.empty() || files.count(path) != 0) return;
     std::string error;
-    std::optional<media::Clip> clip = media::loadWav(resolvePath(config_dir, path), &error);
+    std::optional<media::Clip> clip = media::loadWav(path, &error);
     if (!clip) {
       spdlog::warn("prompt file: {}", error);
       return;  // not cached: a fixed file is tried again on first use

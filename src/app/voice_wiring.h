@@ -2,7 +2,7 @@
 // EngineLoop, media::TtsService and sip::LoopTimer, and the VoiceController built on them.
 //
 // How it is put together (cmd_serve.cpp does this):
-//   1. VoiceService service(config, config_dir, setup, tts, store);
+//   1. VoiceService service(config, setup, tts, store, warmPrompts(config, tts));
 //   2. EngineLoop loop(engine, service.engineSink());  // engine thread half
 //      service.bindEngine(loop); loop.start();
 //   3. SipServer::start(..., service.sipHooks(base_hooks));
@@ -36,9 +36,9 @@ using PromptFiles = std::unordered_map<std::string, media::ClipPtr>;
 class VoiceService {
  public:
   // `tts` may be null (spoken prompts are then skipped, with a warning per prompt); `store` may
-  // be null (records are only logged). Both must outlive the service. `config_dir` resolves
-  // relative WAV paths.
-  VoiceService(const Config& config, std::string config_dir, VoiceSetup setup,
+  // be null (records are only logged). Both must outlive the service. Relative WAV paths are
+  // relative to the working directory, like every path in the config.
+  VoiceService(const Config& config, VoiceSetup setup,
                media::TtsService* tts, store::InteractionStore* store, PromptFiles files = {});
   ~VoiceService();
   VoiceService(const VoiceService&) = delete;
@@ -69,7 +69,6 @@ class VoiceService {
 // a file while calls are up) and renders the flows' fixed spoken prompts, so the first caller
 // does not wait for espeak-ng. Problems are logged, not fatal (a missing file is skipped, and
 // missing music falls back to the generated hold tone).
-PromptFiles warmPrompts(const Config& config, const std::string& config_dir,
-                        media::TtsService* tts);
+PromptFiles warmPrompts(const Config& config, media::TtsService* tts);
 
 }  // namespace parley::app
