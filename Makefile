@@ -4,7 +4,7 @@ SAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run demo-sim test test-asan test-tsan bench format clean
+.PHONY: all deps build run demo-sim test test-asan test-tsan bench bench-voice format clean
 
 all: build
 
@@ -54,6 +54,13 @@ test-tsan: deps
 bench: build
 	$(BUILD)/bench/parley_engine_bench --benchmark_min_time=0.5
 	$(BUILD)/bench/parley_sim_bench --benchmark_min_time=0.5
+
+# Voice load benchmark: SIPp callers and agents against `parley serve` on 127.0.0.1 (setup rate,
+# 1,000 concurrent bridged calls, agent-available-to-INVITE latency; about 4 minutes).
+# Figures and knobs: docs/BENCHMARKS.md.
+bench-voice: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target parley
+	PARLEY=$(BUILD)/src/app/parley bench/voice/run.sh all
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
