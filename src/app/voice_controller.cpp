@@ -15,14 +15,6 @@ constexpr engine::Millis kDialSlack{5'000};
 // Most phones an agent can have ringing at once for one offer.
 constexpr std::size_t kMaxForks = 10;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::string_view withdrawResult(engine::WithdrawReason r) {
   switch (r) {
     case engine::WithdrawReason::TakenByOther: return "taken-by-other";
@@ -103,7 +95,7 @@ VoiceSetup VoiceSetup::from(const Config& config, const EngineIds& ids,
   for (const EntryPoint& e : config.entry_points) {
     const flow::Flow* f = config.findFlow(e.flow);
     if (f == nullptr) continue;  // parseConfig checked the reference
-    s.entries.push_back(Entry{e.user, lower(e.host), e.called,
+    s.entries.push_back(Entry{e.user, e.host, e.called,
                               std::make_shared<const flow::Flow>(*f), e.attributes});
   }
   for (const flow::Flow& f : config.flows) {
@@ -188,7 +180,8 @@ void VoiceController::onInvite(const sip::InboundCall& in) {
   const VoiceSetup::Entry* entry = nullptr;
   for (const auto& e : setup_.entries) {
     if (e.user != in.request_user) continue;
-    if (!e.host.empty() && e.host != lower(in.request_host)) continue;
+    // Both hosts are lower case (the config and the SIP layer see to it).
+    if (!e.host.empty() && e.host != in.request_host) continue;
     if (entry == nullptr || (entry->host.empty() && !e.host.empty())) entry = &e;
   }
   if (entry == nullptr) {

@@ -321,6 +321,15 @@ flows:
         wait_until(lambda: wav_seconds(self.recording(peer, "dec.wav")) >= seconds, 15,
                    "%.1f s of audio at %s" % (seconds, os.path.basename(peer["dir"])))
 
+    def call_menu(self, key):
+        """A baresip caller calls 100, listens to the menu for a second and presses `key`
+        (RFC 4733). Returns the caller."""
+        caller = self.caller()
+        self.wait_log("answered, flow main", 15)
+        self.listen(caller, 1.0)
+        self.press(caller, key)
+        return caller
+
     def press(self, peer, key):
         peer["proc"].stdin.write(key.encode())
         peer["proc"].stdin.flush()
@@ -422,10 +431,7 @@ def test_rfc4733_menu_longest_idle_and_media(h):
     h.agents_available("1002")
     a1 = h.agent("1001")
     h.agents_available("1001")
-    caller = h.caller()
-    h.wait_log("answered, flow main", 15)
-    h.listen(caller, 1.0)
-    h.press(caller, "1")
+    caller = h.call_menu("1")
     h.wait_log("connected to agent 1002", 15)
     check(h.log_count("connected to agent 1001") == 0, "agent 1001 got the call")
     talk_and_check_media(h, caller, a2, "1002")
@@ -464,10 +470,7 @@ def test_demo_config_press_1_talks_to_sales(h):
     h.agents_available("1001")
     h.agent("1002")
     h.agents_available("1002")
-    caller = h.caller()
-    h.wait_log("answered, flow main", 15)
-    h.listen(caller, 1.0)
-    h.press(caller, "1")
+    caller = h.call_menu("1")
     h.wait_log("connected to agent 1001", 15)
     talk_and_check_media(h, caller, a1, "1001")
     def listed():
@@ -521,10 +524,7 @@ def test_info_dtmf_ring_all_cancels_the_loser(h):
 def test_caller_hangs_up_in_queue_is_abandoned(h):
     """Nobody is logged in: the caller waits with music, then hangs up: abandoned."""
     h.start_parley()
-    caller = h.caller()
-    h.wait_log("answered, flow main", 15)
-    h.listen(caller, 1.0)
-    h.press(caller, "1")
+    caller = h.call_menu("1")
     wait_until(lambda: "ContactQueued" in read(h.log) or "queued" in read(h.log), 10,
                "the call to be queued")
     # The caller hears something while waiting (music on hold): wait for 6 s of audio so the
@@ -549,10 +549,7 @@ def test_agent_not_answering_moves_the_call_on(h):
     h.agents_available("1001")
     a2 = h.agent("1002")
     h.agents_available("1002")
-    caller = h.caller()
-    h.wait_log("answered, flow main", 15)
-    h.listen(caller, 1.0)
-    h.press(caller, "1")
+    caller = h.call_menu("1")
     h.wait_log("connected to agent 1002", 20)
     talk_and_check_media(h, caller, a2, "1002")
     r = h.records(1)[-1]
