@@ -189,6 +189,7 @@ class VoiceTestBase : public ::testing::Test {
       engine::Event e = std::move(routing_.posted.front());
       routing_.posted.pop_front();
       for (const engine::Action& a : routing_.engine.onEvent(e, now_)) voice_->onEngineAction(a);
+      EXPECT_EQ(routing_.engine.checkInvariants(now_), "");
     }
   }
   void prompts() {
