@@ -299,8 +299,8 @@ us = 1e6 * cpu / (pps * win) if pps and win else 1e9
 kib = (rss_peak - rss0) / connected if connected else 1e9
 import os
 with open(os.environ["GOALS"], "w") as g:
-    g.write("%d concurrent bridged calls with < 0.1%% failed|%s\n"
-            % (calls, "1" if calls >= 1000 and ok == calls and fail * 1000 < calls else ""))
+    g.write("1,000 concurrent bridged calls with < 0.1%% failed (this run: %d calls, %d failed)|%s\n"
+            % (calls, calls - ok, "1" if calls >= 1000 and (calls - ok) * 1000 < calls else ""))
     g.write("<= 5 us of Parley CPU per relayed RTP packet|%s\n" % ("1" if us <= 5 else ""))
     g.write("< 64 KiB per active call|%s\n" % ("1" if kib < 64 else ""))
 EOF
