@@ -3,6 +3,7 @@
 #include "app/voice_controller.h"
 
 #include <deque>
+#include <random>
 
 #include <gtest/gtest.h>
 
@@ -450,6 +451,117 @@ TEST_F(VoiceTest, MediaTimeoutEndsTheCall) {
   EXPECT_TRUE(calls_.hungUp(caller));
   ASSERT_EQ(records_.size(), 1u);
   EXPECT_EQ(records_[0].end_reason, "rtp-timeout");
+}
+
+// Random orderings of everything the network and the people can do, with fixed seeds: whatever
+// happens, the engine's invariants hold, and at the end every call has left exactly one record,
+// no media stream is left open and the engine holds no contact.
+TEST_F(VoiceTest, RandomOrderingsLeaveNothingBehind) {
+  for (std::uint32_t seed = 1; seed <= 20; ++seed) {
+    std::mt19937 rng(seed);
+    const auto pick = [&](std::size_t n) {
+      return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+    };
+    const std::vector<std::string> agents = {"1001", "1002", "1003", "1004"};
+    std::set<sip::LegId> callers;  // live caller legs
+    std::set<sip::LegId> dialled;  // agent legs not ended yet
+    std::size_t seen_dials = calls_.dials.size();
+    std::size_t started = 0;
+    const std::size_t records_before = records_.size();
+    sip::LegId next_leg = 1 + seed * 100'000;
+    for (int step = 0; step < 400; ++step) {
+      for (; seen_dials < calls_.dials.size(); ++seen_dials) {
+        dialled.insert(calls_.dials[seen_dials].leg);
+      }
+      for (sip::LegId leg : calls_.hangups) {
+        // A leg the controller hung up ends (on_ended follows in the real stack).
+        if (dialled.erase(leg) != 0 || callers.erase(leg) != 0) {
+          voice_->onLegEnded(leg, sip::LegEnded{sip::LegEnd::LocalHangup, false, 0, ""});
+        }
+      }
+      calls_.hangups.clear();
+      // Weighted so calls get through the menu, wait, ring and talk before most of them end.
+      constexpr int kAction[] = {0, 0, 1, 1, 1, 2, 3, 3, 4, 5, 6, 6, 7, 8};
+      switch (kAction[pick(std::size(kAction))]) {
+        case 0: {  // a new call
+          sip::InboundCall in;
+          in.leg = next_leg++;
+          in.request_user = "100";
+          in.request_host = "127.0.0.1";
+          in.from_user = "07" + std::to_string(pick(5));
+          in.sdp = kOffer;
+          voice_->onInvite(in);
+          if (calls_.answers.count(in.leg) != 0) {
+            callers.insert(in.leg);
+            ++started;
+            if (pick(4) != 0) voice_->onEstablished(in.leg);
+          }
+          break;
+        }
+        case 1:  // a caller presses a key
+          if (!callers.empty()) {
+            const sip::LegId leg = *std::next(callers.begin(), pick(callers.size()));
+            voice_->onInfoDtmf(leg, "1212129*"[pick(8)]);
+          }
+          break;
+        case 2:  // a caller hangs up
+          if (!callers.empty()) {
+            const sip::LegId leg = *std::next(callers.begin(), pick(callers.size()));
+            callers.erase(leg);
+            voice_->onLegEnded(leg, sip::LegEnded{sip::LegEnd::Bye, true, 0, ""});
+          }
+          break;
+        case 3:  // an agent's phone answers (perhaps late, perhaps twice)
+          if (!dialled.empty() && pick(4) != 0) {
+            voice_->onAnswered(*std::next(dialled.begin(), pick(dialled.size())), kAnswer);
+          } else if (!calls_.dials.empty()) {
+            voice_->onAnswered(calls_.dials[pick(calls_.dials.size())].leg, kAnswer);
+          }
+          break;
+        case 4:  // an agent's phone refuses, fails or hangs up
+          if (!dialled.empty()) {
+            const sip::LegId leg = *std::next(dialled.begin(), pick(dialled.size()));
+            dialled.erase(leg);
+            voice_->onLegEnded(leg, pick(2) ? sip::LegEnded{sip::LegEnd::Failed, true, 486, ""}
+                                            : sip::LegEnded{sip::LegEnd::Bye, true, 0, ""});
+          }
+          break;
+        case 5: {  // an agent's phone registers or goes away
+          const std::string& ext = agents[pick(agents.size())];
+          if (pick(2)) {
+            login(ext);
+          } else {
+            phones_[ext].clear();
+            routing_.post(engine::ev::AgentLogout{agent(ext)});
+          }
+          break;
+        }
+        case 6:
+          prompts();
+          for (const auto& [stream, token] : media_.playing) voice_->onPlaybackDone(stream, token);
+          break;
+        case 7:
+          advance(Millis{static_cast<std::int64_t>(pick(8000))});
+          break;
+        default:
+          if (!media_.open.empty() && pick(3) == 0) {
+            voice_->onMediaTimeout(*std::next(media_.open.begin(), pick(media_.open.size())));
+          }
+      }
+      pump();
+    }
+    voice_->shutdown();
+    pump();
+    ASSERT_EQ(records_.size() - records_before, started) << "seed " << seed;
+    EXPECT_TRUE(media_.open.empty()) << "seed " << seed;
+    EXPECT_EQ(voice_->callCount(), 0u) << "seed " << seed;
+    EXPECT_EQ(routing_.engine.liveContactCount(), 0u) << "seed " << seed;
+    std::set<std::string> ids;
+    for (std::size_t i = records_before; i < records_.size(); ++i) {
+      EXPECT_TRUE(ids.insert(records_[i].id).second) << "duplicate record " << records_[i].id;
+      EXPECT_FALSE(records_[i].outcome.empty()) << records_[i].id;
+    }
+  }
 }
 
 constexpr const char* kQueueConfig = R"(
