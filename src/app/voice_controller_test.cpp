@@ -190,6 +190,12 @@ class VoiceTestBase : public ::testing::Test {
       engine::Event e = std::move(routing_.posted.front());
       routing_.posted.pop_front();
       for (const engine::Action& a : routing_.engine.onEvent(e, now_)) voice_->onEngineAction(a);
+      // Like EngineLoop: timers that are due fire before anything else is looked at.
+      if (auto due = routing_.engine.nextDeadline(); due && *due <= now_) {
+        for (const engine::Action& a : routing_.engine.onEvent(engine::ev::Tick{}, now_)) {
+          voice_->onEngineAction(a);
+        }
+      }
       EXPECT_EQ(routing_.engine.checkInvariants(now_), "");
     }
   }
