@@ -120,7 +120,10 @@ VoiceController::VoiceController(VoiceSetup setup, SipPort sip, MediaPort& media
       routing_(routing),
       prompts_(prompts),
       clock_(std::move(clock)),
-      save_(std::move(save)) {}
+      save_(std::move(save)) {
+  for (std::size_t i = 0; i < setup_.agents.size(); ++i) agent_index_[setup_.agents[i].id] = i;
+  for (std::size_t i = 0; i < setup_.queues.size(); ++i) queue_index_[setup_.queues[i].id] = i;
+}
 
 VoiceController::~VoiceController() = default;
 
@@ -144,17 +147,13 @@ VoiceController::Call* VoiceController::callOfStream(media::StreamId stream) {
 }
 
 const VoiceSetup::Agent* VoiceController::agentById(engine::AgentId id) const {
-  for (const auto& a : setup_.agents) {
-    if (a.id == id) return &a;
-  }
-  return nullptr;
+  const auto it = agent_index_.find(id);
+  return it == agent_index_.end() ? nullptr : &setup_.agents[it->second];
 }
 
 const VoiceSetup::Queue* VoiceController::queueById(engine::QueueId id) const {
-  for (const auto& q : setup_.queues) {
-    if (q.id == id) return &q;
-  }
-  return nullptr;
+  const auto it = queue_index_.find(id);
+  return it == queue_index_.end() ? nullptr : &setup_.queues[it->second];
 }
 
 const VoiceSetup::Queue* VoiceController::queueByName(std::string_view name) const {

@@ -157,6 +157,9 @@ class VoiceController {
   store::OfferRecord* offerRecord(Call& call, engine::AgentId agent);
 
   VoiceSetup setup_;
+  // Indexes into setup_.agents / setup_.queues (offers and engine actions name them by id).
+  std::unordered_map<engine::AgentId, std::size_t> agent_index_;
+  std::unordered_map<engine::QueueId, std::size_t> queue_index_;
   SipPort sip_;
   MediaPort& media_;
   RoutingPort& routing_;
