@@ -772,8 +772,8 @@ void VoiceController::finish(Call& call, std::string_view ended_by, std::string_
     call.flow->handle(flow::ev::CallerHungUp{}, now, ignored);
   }
   if (call.in_engine) {
-    routing_.post(call.connected ? engine::Event{engine::ev::ContactCompleted{call.id}}
-                                 : engine::Event{engine::ev::ContactAbandoned{call.id}});
+    routing_.post(r.answered ? engine::Event{engine::ev::ContactCompleted{call.id}}
+                             : engine::Event{engine::ev::ContactAbandoned{call.id}});
     call.in_engine = false;
   }
   if (r.outcome.empty()) {

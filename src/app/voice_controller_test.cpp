@@ -303,6 +303,7 @@ TEST_F(VoiceTest, MenuKeyQueuesAndLongestIdleAgentIsConnected) {
   voice_->onLegEnded(dial->leg, sip::LegEnded{sip::LegEnd::Bye, true, 0, ""});
   pump();
   EXPECT_TRUE(calls_.hungUp(caller));
+  EXPECT_TRUE(std::holds_alternative<engine::ev::ContactCompleted>(routing_.history.back()));
   ASSERT_EQ(records_.size(), 1u);
   const store::Interaction& r = records_[0];
   EXPECT_EQ(r.outcome, "answered");

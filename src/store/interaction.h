@@ -60,7 +60,9 @@ struct Interaction {
   std::optional<EpochMillis> answered;
   std::string agent;  // who answered
   EpochMillis ended = 0;
-  std::string ended_by;  // "caller", "agent", "system" (timeouts, flow hang-up, shutdown)
+  // "caller", "agent", "transferee" (the far end of a transfer), "system" (timeouts, flow
+  // hang-up, shutdown)
+  std::string ended_by;
   // "answered", "abandoned", "short-abandon", "exited", "ivr-hangup", "transferred", "failed"
   std::string outcome;
   std::string end_reason;  // detail: "rtp-timeout", "max-wait", "flow-error: ...", ...
