@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/stats.h"
+#include "media/media_thread.h"
 
 namespace parley::app {
 
@@ -38,27 +39,99 @@ std::optional<flow::LocalDateTime> localNow() {
                              tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec};
 }
 
-class MediaAdapter final : public MediaPort {
+// The media engine on its own thread (MediaThread). Stream creation and answers wait for the
+// media thread (the SDP is needed at once); everything else is posted and runs in order.
+class ThreadedMedia final : public MediaPort {
  public:
-  media::MediaEngine* engine = nullptr;
+  explicit ThreadedMedia(media::MediaThread& thread) : thread_(thread) {}
+
   media::MediaEngine::Negotiated acceptOffer(std::string_view offer) override {
-    return engine->acceptOffer(offer);
+    return negotiate([offer = std::string(offer)](media::MediaEngine& e) {
+      return e.acceptOffer(offer);
+    });
   }
-  media::MediaEngine::Negotiated createOffer() override { return engine->createOffer(); }
+  media::MediaEngine::Negotiated createOffer() override {
+    return negotiate([](media::MediaEngine& e) { return e.createOffer(); });
+  }
   bool applyAnswer(media::StreamId s, std::string_view answer, std::string* error) override {
-    return engine->applyAnswer(s, answer, error);
+    struct Result {
+      bool ok = false;
+      std::string error;
+    };
+    auto result = std::make_shared<Result>();
+    const bool ran = thread_.call(
+        [result, s, answer = std::string(answer)](media::MediaEngine& e) {
+          result->ok = e.applyAnswer(s, answer, &result->error);
+        },
+        kWait);
+    if (!ran) {
+      if (error != nullptr) *error = "media thread did not answer in time";
+      return false;
+    }
+    if (error != nullptr) *error = result->error;
+    return result->ok;
   }
   void play(media::StreamId s, std::vector<media::ClipPtr> clips,
             media::PlaybackToken t) override {
-    engine->play(s, std::move(clips), t);
+    thread_.post([s, clips = std::move(clips), t](media::MediaEngine& e) mutable {
+      e.play(s, std::move(clips), t);
+    });
   }
-  void loop(media::StreamId s, media::ClipPtr clip) override { engine->loop(s, std::move(clip)); }
-  void stopPlayback(media::StreamId s) override { engine->stopPlayback(s); }
+  void loop(media::StreamId s, media::ClipPtr clip) override {
+    thread_.post([s, clip = std::move(clip)](media::MediaEngine& e) mutable {
+      e.loop(s, std::move(clip));
+    });
+  }
+  void stopPlayback(media::StreamId s) override {
+    thread_.post([s](media::MediaEngine& e) { e.stopPlayback(s); });
+  }
+  // Posted, so it reports success; a failure is logged on the media thread.
   bool bridge(media::StreamId a, media::StreamId b,
               std::optional<media::RecordingSpec> rec) override {
-    return engine->bridge(a, b, std::move(rec));
+    thread_.post([a, b, rec = std::move(rec)](media::MediaEngine& e) mutable {
+      if (!e.bridge(a, b, std::move(rec))) spdlog::warn("media: bridge {}<->{} failed", a, b);
+    });
+    return true;
   }
-  void close(media::StreamId s) override { engine->close(s); }
+  void close(media::StreamId s) override {
+    thread_.post([s](media::MediaEngine& e) { e.close(s); });
+  }
+
+ private:
+  static constexpr std::chrono::milliseconds kWait{2'000};
+
+  // Runs `make` on the media thread and waits. If the wait times out, a stream made later is
+  // closed there and then, so nothing is left behind.
+  template <typename Make>
+  media::MediaEngine::Negotiated negotiate(Make make) {
+    struct Shared {
+      std::mutex mutex;
+      bool abandoned = false;
+      bool done = false;
+      media::MediaEngine::Negotiated result;
+    };
+    auto shared = std::make_shared<Shared>();
+    const bool ran = thread_.call(
+        [shared, make = std::move(make)](media::MediaEngine& e) {
+          media::MediaEngine::Negotiated n = make(e);
+          std::lock_guard lock(shared->mutex);
+          if (shared->abandoned) {
+            if (n.stream != 0) e.close(n.stream);
+            return;
+          }
+          shared->result = std::move(n);
+          shared->done = true;
+        },
+        kWait);
+    std::lock_guard lock(shared->mutex);
+    if (!ran || !shared->done) {
+      shared->abandoned = true;
+      return {0, {}, "media thread did not answer in time", media::MediaEngine::Failure::NoPort};
+    }
+    return std::move(shared->result);
+  }
+
+  media::MediaThread& thread_;
 };
 
 }  // namespace voice_detail
@@ -79,6 +152,7 @@ struct VoiceService::Shared {
   std::atomic<EngineLoop*> engine{nullptr};
   std::unique_ptr<engine::Statistics> stats;  // engine thread only
   std::unique_ptr<LoopSide> loop;             // SIP loop thread only
+  std::unique_ptr<media::MediaThread> media;  // started and stopped by attach()/detach()
   PromptFiles files;                          // handed to the loop side by attach()
 
   engine::TimePoint now() const {
@@ -244,8 +318,7 @@ bool freesAnAgent(const engine::Event& e) {
 
 struct LoopSide {
   LatencySamples offer_latency;
-  std::unique_ptr<media::MediaEngine> media;
-  MediaAdapter media_port;
+  std::unique_ptr<ThreadedMedia> media_port;
   std::unique_ptr<EngineRouting> routing;
   std::unique_ptr<LoopPrompts> prompts;
   sip::LoopTimer timer;
@@ -341,27 +414,37 @@ bool VoiceService::attach(sip::SipServer& sip, EngineLoop& engine, std::string* 
   std::shared_ptr<Shared> shared = shared_;
   auto result = std::make_shared<std::promise<std::string>>();
   std::future<std::string> done = result->get_future();
-  const bool posted = sip.post([shared, result] {
-    auto side = std::make_unique<LoopSide>();
+  {
+    // Media events arrive on the media thread; the controller lives on the SIP loop.
     Shared* s = shared.get();
     media::MediaEvents events;
     events.on_dtmf = [s](media::StreamId stream, char key, media::DtmfSource source) {
-      if (VoiceController* v = s->controller()) v->onDtmf(stream, key, source);
+      s->toLoop([s, stream, key, source] {
+        if (VoiceController* v = s->controller()) v->onDtmf(stream, key, source);
+      });
     };
     events.on_playback_done = [s](media::StreamId stream, media::PlaybackToken token) {
-      if (VoiceController* v = s->controller()) v->onPlaybackDone(stream, token);
+      s->toLoop([s, stream, token] {
+        if (VoiceController* v = s->controller()) v->onPlaybackDone(stream, token);
+      });
     };
     events.on_timeout = [s](media::StreamId stream) {
-      if (VoiceController* v = s->controller()) v->onMediaTimeout(stream);
+      s->toLoop([s, stream] {
+        if (VoiceController* v = s->controller()) v->onMediaTimeout(stream);
+      });
     };
-    media::MediaEngine::Created created =
-        media::MediaEngine::create(toMediaConfig(s->config->media), std::move(events));
-    if (!created.engine) {
-      result->set_value("media: " + created.error);
-      return;
+    media::MediaThread::Started media =
+        media::MediaThread::start(toMediaConfig(s->config->media), std::move(events));
+    if (!media.thread) {
+      if (error != nullptr) *error = "media: " + media.error;
+      return false;
     }
-    side->media = std::move(created.engine);
-    side->media_port.engine = side->media.get();
+    shared_->media = std::move(media.thread);
+  }
+  const bool posted = sip.post([shared, result] {
+    auto side = std::make_unique<LoopSide>();
+    Shared* s = shared.get();
+    side->media_port = std::make_unique<ThreadedMedia>(*s->media);
     side->routing = std::make_unique<EngineRouting>(s);
     side->prompts = std::make_unique<LoopPrompts>(s, std::move(s->files));
     sip::SipServer* server = s->sip.load();
@@ -398,7 +481,7 @@ bool VoiceService::attach(sip::SipServer& sip, EngineLoop& engine, std::string* 
       if (!store->save(std::move(record))) spdlog::error("record {}: not stored", id);
     };
     side->controller = std::make_unique<VoiceController>(
-        std::move(*s->setup), port, side->media_port, *side->routing, *side->prompts,
+        std::move(*s->setup), port, *side->media_port, *side->routing, *side->prompts,
         std::move(clock), std::move(save));
     s->loop = std::move(side);
     result->set_value("");
@@ -425,20 +508,26 @@ void VoiceService::detach() {
     if (shared->loop) {
       if (shared->loop->controller) shared->loop->controller->shutdown();
       shared->loop->timer.cancel();
-      if (shared->loop->media) {
-        const media::MediaStats m = shared->loop->media->stats();
-        spdlog::info("media: {} RTP packets received, {} sent, {} relayed, {} dropped",
-                     m.packets_received, m.packets_sent, m.packets_relayed, m.packets_dropped);
-      }
       spdlog::info("agent available -> INVITE sent: {}", shared->loop->offer_latency.summary());
       shared->loop->controller.reset();
-      shared->loop->media.reset();
       shared->loop.reset();
     }
     done->set_value();
   });
   if (posted) finished.wait_for(std::chrono::seconds(10));
   shared_->sip.store(nullptr);
+  if (shared_->media) {
+    // After the controller's last closes (posted before this): the counters, then the end.
+    shared_->media->call(
+        [](media::MediaEngine& e) {
+          const media::MediaStats m = e.stats();
+          spdlog::info("media: {} RTP packets received, {} sent, {} relayed, {} dropped",
+                       m.packets_received, m.packets_sent, m.packets_relayed, m.packets_dropped);
+        },
+        std::chrono::seconds(5));
+    shared_->media->stop();
+    shared_->media.reset();
+  }
 }
 
 PromptFiles warmPrompts(const Config& config, media::TtsService* tts) {
