@@ -55,6 +55,27 @@ def free_port(kind=socket.SOCK_DGRAM):
     return port
 
 
+def free_sip_port():
+    """A port free for UDP and TCP, with the next one free for TCP too: baresip listens on all
+    of them (SIP over UDP, TCP and, one above, TLS)."""
+    for _ in range(50):
+        port = free_port()
+        socks = []
+        try:
+            for kind, p in ((socket.SOCK_DGRAM, port), (socket.SOCK_STREAM, port),
+                            (socket.SOCK_STREAM, port + 1)):
+                sock = socket.socket(socket.AF_INET, kind)
+                socks.append(sock)
+                sock.bind(("127.0.0.1", p))
+            return port
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise Failure("no free port pair for baresip")
+
+
 def wait_until(predicate, timeout, what):
     """Polls `predicate` every 50 ms for at most `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -245,16 +266,31 @@ flows:
             text = text.replace(old, new)
         return text
 
-    def start_parley(self, config_text=None, **kwargs):
-        path = os.path.join(self.dir, "parley.yaml")
-        with open(path, "w") as f:
-            f.write(config_text if config_text is not None else self.config(**kwargs))
-        out = open(self.log, "w")
-        self.parley = subprocess.Popen(
-            ["timeout", "-k", "5", "120", PARLEY, "serve", path, "--log-level", "debug"],
-            stdout=out, stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True)
-        self.procs.append(self.parley)
-        self.wait_log(r"Stop with Ctrl-C", 30)
+    def start_parley(self, demo=False, **kwargs):
+        """Starts Parley on free ports (its own config, or the shipped demo's with `demo`). A
+        port taken between our probe and Parley's bind makes it exit 1 naming the address:
+        then new ports, at most 3 times."""
+        for attempt in range(3):
+            if attempt:
+                self.sip_port = free_port()
+                self.tcp_port = free_port(socket.SOCK_STREAM)
+                self.http_port = free_port(socket.SOCK_STREAM)
+            path = os.path.join(self.dir, "parley.yaml")
+            with open(path, "w") as f:
+                f.write(self.demo_config() if demo else self.config(**kwargs))
+            out = open(self.log, "w")
+            self.parley = subprocess.Popen(
+                ["timeout", "-k", "5", "120", PARLEY, "serve", path, "--log-level", "debug"],
+                stdout=out, stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True)
+            self.procs.append(self.parley)
+            state = wait_until(lambda: ("up" if "Stop with Ctrl-C" in read(self.log) else
+                                        "exited" if self.parley.poll() is not None else None),
+                               30, "parley to start")
+            if state == "up":
+                return
+            if "did not start" not in read(self.log):
+                raise Failure("parley exited at start: " + read(self.log)[-2000:])
+        raise Failure("parley could not bind its ports 3 times: " + read(self.log)[-2000:])
 
     def wait_log(self, needle, timeout=10):
         def seen():
@@ -276,29 +312,44 @@ flows:
             make_wav(tone, source)
         else:
             make_tone(tone, tone_hz)
-        ctrl = free_port(socket.SOCK_STREAM)
-        port = free_port()
-        with open(os.path.join(d, "config"), "w") as f:
-            f.write("poll_method epoll\nsip_listen 127.0.0.1:%d\n" % port +
-                    "audio_player aufile,%s/played.wav\n" % d +
-                    "audio_source aufile,%s\n" % tone +
-                    "audio_alert aufile,%s/alert.wav\n" % d +
-                    "module_path /usr/lib/baresip/modules\n" +
-                    "".join("module %s.so\n" % m for m in
-                            ["g711", "aufile", "sndfile", "ctrl_tcp", "stdio", "account",
-                             "menu"]) +
-                    "ctrl_tcp_listen 127.0.0.1:%d\nsnd_path %s/rec\n" % (ctrl, d) +
-                    "sip_trans_def udp\n")
-        with open(os.path.join(d, "accounts"), "w") as f:
-            f.write(account.replace("ANSWERMODE", answermode) + "\n")
-        args = ["timeout", "-k", "5", "90", "baresip", "-f", d] + (["-v"] if os.environ.get("BARESIP_VERBOSE") else [])
-        if dial:
-            args += ["-e", "/dial " + dial]
-        log = open(os.path.join(d, "baresip.log"), "w")
-        p = subprocess.Popen(args, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                             stdout=log, stderr=subprocess.STDOUT, cwd=d,
-                             start_new_session=True)
-        self.procs.append(p)
+        # Another process may take a port between our probe and baresip's bind: try again
+        # (at most 3 times) if baresip says so.
+        for attempt in range(3):
+            ctrl = free_port(socket.SOCK_STREAM)
+            port = free_sip_port()
+            with open(os.path.join(d, "config"), "w") as f:
+                f.write("poll_method epoll\nsip_listen 127.0.0.1:%d\n" % port +
+                        "audio_player aufile,%s/played.wav\n" % d +
+                        "audio_source aufile,%s\n" % tone +
+                        "audio_alert aufile,%s/alert.wav\n" % d +
+                        "module_path /usr/lib/baresip/modules\n" +
+                        "".join("module %s.so\n" % m for m in
+                                ["g711", "aufile", "sndfile", "ctrl_tcp", "stdio", "account",
+                                 "menu"]) +
+                        "ctrl_tcp_listen 127.0.0.1:%d\nsnd_path %s/rec\n" % (ctrl, d) +
+                        "sip_trans_def udp\n")
+            with open(os.path.join(d, "accounts"), "w") as f:
+                f.write(account.replace("ANSWERMODE", answermode) + "\n")
+            args = ["timeout", "-k", "5", "90", "baresip", "-f", d] + (
+                ["-v"] if os.environ.get("BARESIP_VERBOSE") else [])
+            if dial:
+                args += ["-e", "/dial " + dial]
+            log_path = os.path.join(d, "baresip.log")
+            log = open(log_path, "w")
+            p = subprocess.Popen(args, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                 stdout=log, stderr=subprocess.STDOUT, cwd=d,
+                                 start_new_session=True)
+            self.procs.append(p)
+            state = wait_until(lambda: ("ready" if "baresip is ready" in read(log_path) else
+                                        "failed" if "init failed" in read(log_path) or
+                                        "Address already in use" in read(log_path) else None),
+                               10, "baresip %s to start" % name)
+            if state == "ready":
+                break
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(5)
+        else:
+            raise Failure("baresip %s could not bind its ports 3 times" % name)
         peer = {"dir": d, "proc": p, "ctrl": ctrl, "port": port, "log": os.path.join(d, "baresip.log")}
         return peer
 
@@ -465,7 +516,7 @@ def test_rfc4733_menu_longest_idle_and_media(h):
 def test_demo_config_press_1_talks_to_sales(h):
     """The README's walk-through on the shipped demo config: agents 1001 and 1002 register,
     a softphone calls 100, hears the menu, presses 1 and talks to the agent idle longest."""
-    h.start_parley(config_text=h.demo_config())
+    h.start_parley(demo=True)
     a1 = h.agent("1001")
     h.agents_available("1001")
     h.agent("1002")
