@@ -93,6 +93,19 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 sock_drops() { python3 "$HERE/sock_drops.py" "$@"; } # PID [PORT] -> "ALL ON_PORT" receive drops
 count() { grep -c -- "$2" "$1" 2>/dev/null || true; }
+# caller_totals STAT_CSV -> "SUCCESSFUL FAILED" from the last row of a SIPp -trace_stat file
+# ("0 -1" if it cannot be read).
+caller_totals() {
+  python3 - "$1" <<'EOF'
+import csv, sys
+try:
+    rows = list(csv.reader(open(sys.argv[1]), delimiter=";"))
+    head, last = rows[0], rows[-1]
+    print(last[head.index("SuccessfulCall(C)")], last[head.index("FailedCall(C)")])
+except Exception:
+    print("0 -1")
+EOF
+}
 
 # start_parley DIR AGENTS: config, Parley, the agents' UAS, registrations. Sets P_PID, SIP,
 # UAS_PORT, and registers all agents unless NO_REGISTER=1.
@@ -170,16 +183,7 @@ run_callers() {
       -trace_err -error_file caller_errors.log -trace_stat -stf caller_stat.csv -fd 1 \
       >caller.out 2>&1)
   C_RC=$?
-  read -r C_OK C_FAIL < <(python3 - "$dir/caller_stat.csv" <<'EOF'
-import csv, sys
-try:
-    rows = list(csv.reader(open(sys.argv[1]), delimiter=";"))
-    head, last = rows[0], rows[-1]
-    print(last[head.index("SuccessfulCall(C)")], last[head.index("FailedCall(C)")])
-except Exception:
-    print("0 -1")
-EOF
-)
+  read -r C_OK C_FAIL < <(caller_totals "$dir/caller_stat.csv")
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -247,16 +251,7 @@ mode_concurrent() {
   read -r uas_drops _ < <(sock_drops "$UAS_PID")
   wait "$callers_pid"
   # run_callers ran in a subshell: read its figures again from its statistics file.
-  read -r C_OK C_FAIL < <(python3 - "$dir/caller_stat.csv" <<'EOF'
-import csv, sys
-try:
-    rows = list(csv.reader(open(sys.argv[1]), delimiter=";"))
-    head, last = rows[0], rows[-1]
-    print(last[head.index("SuccessfulCall(C)")], last[head.index("FailedCall(C)")])
-except Exception:
-    print("0 -1")
-EOF
-)
+  read -r C_OK C_FAIL < <(caller_totals "$dir/caller_stat.csv")
   local total_cpu uas_fail
   total_cpu=$(cpu_ticks "$P_PID")
   uas_fail=$(python3 -c 'import csv,sys
