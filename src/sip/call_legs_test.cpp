@@ -68,11 +68,31 @@ class Journal {
   std::vector<std::string> lines_;
 };
 
+// What a test wants done with each new inbound leg: set by the test thread while the server
+// runs, read on the loop thread, so it is kept under a mutex.
+class InviteHandler {
+ public:
+  using Fn = std::function<void(SipServer&, const InboundCall&)>;
+  InviteHandler& operator=(Fn fn) {
+    std::lock_guard lock(mutex_);
+    fn_ = std::move(fn);
+    return *this;
+  }
+  Fn get() const {
+    std::lock_guard lock(mutex_);
+    return fn_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  Fn fn_;
+};
+
 struct Fixture {
   std::unique_ptr<SipServer> server;
   std::shared_ptr<Journal> journal = std::make_shared<Journal>();
   // What on_invite does with the new leg (runs on the loop thread, server is set by then).
-  std::function<void(SipServer&, const InboundCall&)> on_invite;
+  InviteHandler on_invite;
   std::string last_answer_sdp;  // loop thread writes, read after the journal line
   InboundCall last_invite;
 
@@ -105,7 +125,7 @@ std::unique_ptr<Fixture> startServer(bool trust_loopback) {
     fp->last_invite = call;
     journal->add("invite " + std::to_string(call.leg) + " " + call.request_user + " " +
                  call.authenticated_user);
-    if (fp->on_invite) fp->on_invite(*fp->server, call);
+    if (const InviteHandler::Fn fn = fp->on_invite.get()) fn(*fp->server, call);
   };
   hooks.calls.on_progress = [journal](LegId leg, int code) {
     journal->add("progress " + std::to_string(leg) + " " + std::to_string(code));
@@ -127,6 +147,9 @@ std::unique_ptr<Fixture> startServer(bool trust_loopback) {
   SipServerStart r = SipServer::start(std::move(c), std::move(hooks));
   EXPECT_TRUE(r.server) << r.error;
   f->server = std::move(r.server);
+  // A round trip through the loop orders the write of `server` above before every hook that
+  // reads it (the hooks only run on requests sent after this returns).
+  if (f->server) f->onLoop([](SipServer&) { return 0; });
   return f;
 }
 
