@@ -263,6 +263,49 @@ TEST(CallLegs, DialedPhoneAnswersAndOurHangupSendsBye) {
   EXPECT_EQ(f->journal->count("ended"), 1u);
 }
 
+// An outbound trunk that challenges: the dial answers the 401 with the configured digest
+// credentials (SIPp verifies them) and the call is answered; wrong ones end the leg Failed 403.
+void dialTrunk(const std::string& password, const std::string& expect) {
+  auto f = startServer(true);
+  ASSERT_TRUE(f->server);
+  const std::uint16_t trunk_port = freePort(SOCK_DGRAM);
+  SippProcess trunk(sippCommand("uas_trunk_auth.xml", "u1", {"-p", std::to_string(trunk_port)}));
+  ASSERT_TRUE(trunk.started());
+  const LegId leg = f->onLoop([&](SipServer& s) {
+    DialRequest d;
+    d.target = "sip:0701234567@127.0.0.1:" + std::to_string(trunk_port);
+    d.from_user = "100";
+    d.sdp_offer = kOurSdp;
+    d.timeout = 10s;
+    d.auth_user = "trunkuser";
+    d.auth_password = password;
+    return s.calls().dial(d);
+  });
+  ASSERT_TRUE(f->journal->waitFor(expect + " " + std::to_string(leg))) << f->journal->all();
+  if (expect == "answered") {
+    f->onLoop([leg](SipServer& s) {
+      s.calls().hangup(leg);
+      return 0;
+    });
+  } else {
+    EXPECT_EQ(f->journal->find("ended"), "ended " + std::to_string(leg) + " failed 403 peer");
+  }
+  const SippResult r = trunk.finish();
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_TRUE(f->journal->waitFor("ended")) << f->journal->all();
+  EXPECT_EQ(f->journal->count("ended"), 1u);
+}
+
+TEST(CallLegs, DialToATrunkAnswersItsDigestChallenge) {
+  if (!haveSipp()) GTEST_SKIP() << "sipp not installed (Debian package sip-tester)";
+  dialTrunk("trunksecret", "answered");
+}
+
+TEST(CallLegs, DialToATrunkWithAWrongPasswordFails) {
+  if (!haveSipp()) GTEST_SKIP() << "sipp not installed (Debian package sip-tester)";
+  dialTrunk("not-the-secret", "ended");
+}
+
 TEST(CallLegs, DialedPhoneBusyEndsFailed486) {
   if (!haveSipp()) GTEST_SKIP() << "sipp not installed (Debian package sip-tester)";
   auto f = startServer(true);
