@@ -114,6 +114,7 @@ int serve(const ServeOptions& options) {
   media::TtsConfig tts_config;
   tts_config.voice = config->media.tts_voice;
   tts_config.cache_dir = config->media.tts_cache_dir;
+  tts_config.words_per_minute = config->media.tts_words_per_minute;
   media::TtsService::Started tts = media::TtsService::start(tts_config);
   if (!tts.service) {
     std::cerr << "parley serve: text-to-speech did not start: " << tts.error << '\n';

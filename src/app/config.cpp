@@ -571,13 +571,16 @@ void ConfigParser::media(const YAML::Node& node, const std::string& path, MediaC
   field(node, path, "recordings_dir",
         [&](const YAML::Node& n, const std::string& p) { m.recordings_dir = text(n, p); });
   section(node, path, "tts", [&](const YAML::Node& n, const std::string& p) {
-    keys(n, p, {"voice", "cache_dir"});
+    keys(n, p, {"voice", "cache_dir", "words_per_minute"});
     field(n, p, "voice", [&](const YAML::Node& v, const std::string& vp) {
       m.tts_voice = word(v, vp);
       if (m.tts_voice.front() == '-') fail(v, vp, "must not start with '-'");
     });
     field(n, p, "cache_dir",
           [&](const YAML::Node& v, const std::string& vp) { m.tts_cache_dir = text(v, vp); });
+    field(n, p, "words_per_minute", [&](const YAML::Node& v, const std::string& vp) {
+      m.tts_words_per_minute = static_cast<int>(integer(v, vp, 80, 450));
+    });
   });
   field(node, path, "music_on_hold",
         [&](const YAML::Node& n, const std::string& p) { m.music_on_hold = text(n, p); });

@@ -116,6 +116,7 @@ struct MediaConfig {
   std::string recordings_dir = "./recordings";
   std::string tts_voice = "en-us";  // espeak-ng voice
   std::string tts_cache_dir = "./cache/tts";
+  int tts_words_per_minute = 160;  // espeak-ng speaking rate, 80..450
   std::string music_on_hold;  // WAV path; empty: a generated tone pattern
 };
 

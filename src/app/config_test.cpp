@@ -181,9 +181,19 @@ TEST(Config, WrongTypesAreErrors) {
             "test.yaml:2: media.codecs[1]: unknown codec \"opus\" (expected pcmu or pcma)");
   EXPECT_EQ(onlyError("media:\n  recordings_dir:\n").text,
             "test.yaml:2: media.recordings_dir: has no value");
+  EXPECT_EQ(onlyError("media:\n  tts: {words_per_minute: 900}\n").path,
+            "media.tts.words_per_minute");
   EXPECT_EQ(onlyError("- a\n- b\n").text,
             "test.yaml:1: (top level): expected a mapping (key: "
             "value pairs)");
+}
+
+TEST(Config, SpeakingRateOfTextToSpeech) {
+  EXPECT_EQ(parse("").config->media.tts_words_per_minute, 160);
+  const ConfigParse p = parse("media:\n  tts: {voice: en-gb, words_per_minute: 140}\n");
+  ASSERT_TRUE(p) << dump(p);
+  EXPECT_EQ(p.config->media.tts_words_per_minute, 140);
+  EXPECT_EQ(p.config->media.tts_voice, "en-gb");
 }
 
 TEST(Config, SeveralErrorsAreAllReportedInOrder) {
