@@ -630,9 +630,6 @@ void VoiceController::offer(Call& call, engine::AgentId agent, engine::TimePoint
     }
     sip::DialRequest req;
     req.target = contact;
-    req.to = "sip:" + a->extension + "@" + (contact.find('@') != std::string::npos
-                                                ? contact.substr(contact.find('@') + 1)
-                                                : std::string("localhost"));
     req.from_user = call.caller.empty() ? "anonymous" : call.caller;
     req.from_display = (call.queue != nullptr ? call.queue->name + ": " : std::string()) +
                        (call.caller.empty() ? "anonymous" : call.caller);

@@ -65,7 +65,6 @@ struct LegEnded {
 
 struct DialRequest {
   std::string target;          // Request-URI (an agent's registered contact, a trunk URI)
-  std::string to;              // To URI; not used yet: libre 1.1.0's sipsess sends To = target
   std::string from_user;       // caller id user shown on the agent's phone ("0701234567")
   std::string from_display;    // display name ("Sales: 0701234567")
   std::string sdp_offer;       // our SDP offer
