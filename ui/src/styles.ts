@@ -1,7 +1,7 @@
 // The widget's CSS, inside its shadow root. `:host` resets everything the host page could pass
-// down by inheritance (fonts, colours, line height) and wins over the host page's !important
-// rules for the host element itself, so the page cannot hide or restyle the widget by accident;
-// nothing here can reach the host page.
+// down by inheritance (fonts, colours, line height) and, being !important, wins over the host
+// page's own !important rules for the host element, so the page cannot hide or restyle the widget
+// by accident (what `:host` sets after `all` needs !important too). Nothing here reaches the page.
 export const css = `
 :host {
   all: initial !important;
@@ -14,8 +14,8 @@ export const css = `
   z-index: 2147483000 !important;
   visibility: visible !important;
   opacity: 1 !important;
-  font: 15px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
-  color: #1d2330;
+  font: 15px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif !important;
+  color: #1d2330 !important;
 }
 *, *::before, *::after { box-sizing: border-box; }
 [hidden] { display: none !important; }

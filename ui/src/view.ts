@@ -5,7 +5,8 @@
 // availability, options, call-now, schedule, chat-now, call-form, call-number, call-submit,
 // schedule-form, slots (radios name="slot", value = start epoch ms), schedule-number,
 // schedule-submit, done, done-close, result, invitation, invitation-message, invitation-accept,
-// invitation-dismiss.
+// invitation-dismiss. On the host element: data-state (open | closed | error, from the last
+// availability answer) and data-invitation-rules (rules loaded, or "none").
 import { ParleyApi } from './api';
 import {
   Availability,
@@ -207,7 +208,9 @@ export class Widget {
     if (!res.ok) {
       this.availability = null;
       this.host.setAttribute('data-state', 'error');
-      this.el('availability').textContent = errorMessage(res.status, res.body);
+      // An unknown queue is the site's misconfiguration: tell the visitor plainly, the site in the console.
+      this.el('availability').textContent =
+        res.status === 404 ? 'This service is not available.' : errorMessage(res.status, res.body);
       if (res.status === 404) console.warn(`[parley-widget] unknown queue "${this.settings.queue}"`);
       this.renderOptions();
       return;
@@ -317,9 +320,12 @@ export class Widget {
     const res = await this.api.widgetConfig(this.settings.queue);
     if (!res.ok) {
       if (res.status !== 404) console.warn(`[parley-widget] widget config: HTTP ${res.status}`);
+      this.host.setAttribute('data-invitation-rules', 'none');
       return;
     }
     this.rules = parseRules(res.body);
+    // How many rules were loaded: lets a test know the timers are set before it moves the clock.
+    this.host.setAttribute('data-invitation-rules', String(this.rules.length));
     const elapsed = performance.now();
     for (const r of this.rules) {
       if (!urlMatches(r.url, location.href)) continue;
