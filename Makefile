@@ -4,7 +4,7 @@ SAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run demo-sim test test-asan test-tsan bench bench-voice format clean
+.PHONY: all deps ui build run demo-sim test test-asan test-tsan bench bench-voice format clean
 
 all: build
 
@@ -14,8 +14,29 @@ deps:
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 
-build: deps $(BUILD)/build.ninja
+build: deps ui $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The customer widget (ui/dist/widget.js and ui/dist/widget/demo.html, served by Parley):
+# `npm ci` only when ui/package-lock.json (or package.json) changed, `npm run build` only when a
+# source changed. Needs Node.js 20.19 or later (Vite 7).
+UI_SOURCES := $(shell find ui/src ui/public -type f 2>/dev/null) ui/package.json ui/tsconfig.json \
+  ui/vite.config.ts
+UI_NPM_STAMP := ui/node_modules/.parley-npm-ci
+UI_NODE_CHECK := const v = process.versions.node.split(".").map(Number); \
+  if (v[0] * 100 + v[1] < 2019) { console.error("ui: Node.js " + process.version + \
+  " is too old for Vite 7 (needs 20.19 or later)"); process.exit(1); }
+
+$(UI_NPM_STAMP): ui/package-lock.json ui/package.json | deps
+	@node -e '$(UI_NODE_CHECK)'
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+ui/dist/widget.js: $(UI_NPM_STAMP) $(UI_SOURCES)
+	cd ui && npm run build --silent
+	touch $@
+
+ui: ui/dist/widget.js
 
 # The demo contact centre (127.0.0.1 only): agents' phones register, calls to 100 go through the
 # IVR and queues to them. Its database, recordings and TTS cache go to ./parley.db,
@@ -31,7 +52,8 @@ test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 # Address and undefined-behaviour sanitizers over the same tests (CI runs this too).
-test-asan: deps
+# (`ui` too: the widget's tests are in the same CTest list.)
+test-asan: deps ui
 	cmake -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=address,undefined \
 	  -DPARLEY_BUILD_BENCH=OFF $(CMAKE_FLAGS)
 	cmake --build $(SAN_BUILD) -j $(JOBS)
@@ -66,4 +88,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(TSAN_BUILD) ui/dist

@@ -15,7 +15,14 @@ packages=(
   librem-dev libespeak-ng-dev espeak-ng-data libsamplerate0-dev sox
   # HTTP API (src/web): Boost.Beast is header-only in libboost-dev; SQLite is the default store.
   libboost-dev libsqlite3-dev
+  # The customer widget's browser test (tests/ui) drives Debian's Chromium with playwright-core.
+  chromium
 )
+# The widget (ui/) builds with Node.js (20.19 or later, for Vite 7) and npm. Only a missing
+# command is installed: a Node.js that brings its own npm (NodeSource's, which conflicts with
+# Debian's npm package) is kept as it is.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
