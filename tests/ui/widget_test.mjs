@@ -20,7 +20,7 @@ import { startFakeParley } from './fake_parley.mjs';
 
 requireUiPrerequisites('parley_ui_widget');
 
-const T = 10_000; // bound on every wait for the page
+const T = 20_000; // bound on every wait for the page (generous: CI runs C++ tests beside it)
 
 let browser;
 let api; // the fake Parley (widget.js and the API)
@@ -246,10 +246,12 @@ describe('parley_ui_widget', { timeout: 120_000 }, () => {
     });
   });
 
-  it('invites only within the rule time window and only when the queue can take the contact', async () => {
-    api.state.invitations = [{ url: '*mortgage*', after_s: 5, from: '20:00', to: '24:00', message: 'Late night help?' }];
+  it('invites only after after_s, within the rule time window, and when the queue can take the contact', async () => {
+    // after_s 45 is past the 30 s availability refresh, which re-checks the rules: the bubble must
+    // still wait for after_s.
+    api.state.invitations = [{ url: '*mortgage*', after_s: 45, from: '20:00', to: '24:00', message: 'Late night help?' }];
     const url = customerPage('/loans/mortgage-calculator');
-    // The page clock is faked (Playwright clock), so "5 s on the page" and "23:00" are exact.
+    // The page clock is faked (Playwright clock), so "45 s on the page" and "23:00" are exact.
     const visit = async (localIso, expectShown) =>
       asVisitor({ timezoneId: 'Asia/Kolkata' }, async (page) => {
         await page.clock.install({ time: new Date(localIso) });
@@ -257,9 +259,16 @@ describe('parley_ui_widget', { timeout: 120_000 }, () => {
         const host = page.locator(hostSelector);
         await waitUntil(async () => (await host.getAttribute('data-invitation-rules')) === '1', 'rules loaded', T);
         await waitUntil(async () => (await host.getAttribute('data-state')) !== null, 'availability loaded', T);
-        await page.clock.runFor(6_000);
+        await waitForText(part(page, 'availability'), 'Estimated wait: about 2 min', 'first availability');
+        api.state.queues.sales.estimated_wait_s = 600; // tells when the refresh has been applied
+        await page.clock.runFor(31_000);
+        await waitForText(part(page, 'availability'), 'Estimated wait: about 10 min', 'the 30 s refresh applied');
+        api.state.queues.sales.estimated_wait_s = 120;
+        assert.equal(await part(page, 'invitation').isHidden(), true, 'not before after_s');
+        await page.clock.runFor(15_000);
         if (expectShown) {
           await part(page, 'invitation').waitFor({ state: 'visible', timeout: T });
+          assert.equal(await part(page, 'invitation-message').textContent(), 'Late night help?');
         } else {
           assert.equal(await part(page, 'invitation').isHidden(), true, `no invitation at ${localIso}`);
         }
