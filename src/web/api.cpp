@@ -2,10 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <utility>
+#include <variant>
 
+#include "store/callback_json.h"
 #include "store/interaction_json.h"
 
 namespace parley::web {
@@ -17,6 +20,12 @@ namespace {
 
 constexpr std::string_view kCookieName = "parley_session";
 constexpr std::size_t kMaxLoggedName = 64;
+constexpr std::size_t kMaxQueueName = 128;
+constexpr std::size_t kMaxContextKeys = 10;
+constexpr std::size_t kMaxContextKey = 32;
+constexpr std::size_t kMaxContextValue = 512;  // characters (UTF-8 code points)
+constexpr std::int64_t kMaxEpochMillis = 32'503'680'000'000;  // year 3000
+constexpr std::string_view kNoCallbacks = "callbacks are not configured";
 
 // Beast (Boost 1.74) hands out boost::string_view.
 std::string_view sv(boost::beast::string_view s) {
@@ -58,6 +67,65 @@ std::optional<std::string_view> cookie(std::string_view header, std::string_view
     if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
   }
   return std::nullopt;
+}
+
+using Params = std::map<std::string, std::string, std::less<>>;
+
+// The parameters of a query string, or the message for a 400 ("malformed query string",
+// "<key>: given twice").
+std::variant<Params, std::string> parseQuery(std::string_view query);
+
+// A number as it may appear in a log line: its country code and last three digits.
+std::string masked(std::string_view number) {
+  if (number.size() <= 6) return std::string(number.size(), '*');
+  return std::string(number.substr(0, 3)) + std::string(number.size() - 6, '*') +
+         std::string(number.substr(number.size() - 3));
+}
+
+std::size_t codePoints(std::string_view utf8) {
+  std::size_t n = 0;
+  for (const char c : utf8) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
+bool hasControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+bool contextKeyOk(std::string_view key) {
+  return !key.empty() && key.size() <= kMaxContextKey &&
+         std::all_of(key.begin(), key.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+}
+
+// The queue name of "/api/queues/<name>/availability" (still URL-encoded), or nullopt.
+std::optional<std::string_view> availabilityQueue(std::string_view path) {
+  constexpr std::string_view kPrefix = "/api/queues/";
+  constexpr std::string_view kSuffix = "/availability";
+  if (!path.starts_with(kPrefix) || !path.ends_with(kSuffix) ||
+      path.size() < kPrefix.size() + kSuffix.size()) {
+    return std::nullopt;
+  }
+  const std::string_view name =
+      path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
+  if (name.find('/') != std::string_view::npos) return std::nullopt;
+  return name;
+}
+
+std::variant<Params, std::string> parseQuery(std::string_view query) {
+  Params params;
+  while (!query.empty()) {
+    const std::size_t end = std::min(query.find('&'), query.size());
+    const std::string_view pair = query.substr(0, end);
+    query.remove_prefix(std::min(end + 1, query.size()));
+    if (pair.empty()) continue;
+    const std::size_t eq = std::min(pair.find('='), pair.size());
+    const auto key = urlDecode(pair.substr(0, eq));
+    const auto value = urlDecode(pair.substr(std::min(eq + 1, pair.size())));
+    if (!key || !value) return std::string("malformed query string");
+    if (!params.emplace(*key, *value).second) return printable(*key) + ": given twice";
+  }
+  return params;
 }
 
 }  // namespace
@@ -124,12 +192,22 @@ Response errorResponse(http::status status, const std::string& message, unsigned
 
 Api::Api(ApiConfig config, UserDirectory users, store::InteractionStore& store,
          std::function<Clock::time_point()> now)
+    : Api(config, std::move(users), store, ApiServices{}, std::move(now)) {}
+
+Api::Api(ApiConfig config, UserDirectory users, store::InteractionStore& store,
+         ApiServices services, std::function<Clock::time_point()> now)
     : config_(config),
       users_(std::move(users)),
       store_(store),
       now_(std::move(now)),
       sessions_(config.session_idle_timeout),
-      limiter_(config.login_max_failures, config.login_window) {}
+      limiter_(config.login_max_failures, config.login_window),
+      desk_(services.callbacks),
+      callback_store_(services.callback_store),
+      cors_origins_(std::move(services.cors_origins)),
+      invitations_(std::move(services.invitations)),
+      assets_(std::move(services.assets)),
+      guard_(std::move(services.dial_guard)) {}
 
 Response Api::json(const Request& request, http::status status, const nlohmann::json& body) const {
   Response res{status, request.version()};
@@ -186,6 +264,62 @@ Response Api::route(const Request& request, const std::string& client_address) {
     if (auto bad = only(http::verb::post)) return *bad;
     return logout(request);
   }
+  if (path == "/widget.js" || path.starts_with("/widget/")) {
+    if (auto bad = only(http::verb::get)) return *bad;
+    Response res = assets_.serve(request, path);
+    if (res.result() == http::status::not_found) {
+      spdlog::debug("web: GET {} from {}: no such file", printable(path), client_address);
+    }
+    return res;
+  }
+
+  // The public routes of the customer widget (CORS).
+  const auto queue = availabilityQueue(path);
+  const bool widget_config = path == "/api/widget/config";
+  const bool callbacks = path == "/api/callbacks";
+  if ((queue || widget_config || callbacks) && method == http::verb::options) {
+    return preflight(request);
+  }
+  if (queue) {
+    if (auto bad = only(http::verb::get)) return withCors(request, std::move(*bad));
+    return withCors(request, availability(request, *queue));
+  }
+  if (widget_config) {
+    if (auto bad = only(http::verb::get)) return withCors(request, std::move(*bad));
+    return withCors(request, widgetConfig(request, query));
+  }
+  if (callbacks && method == http::verb::post) {
+    if (originAllowed(request) == false) {
+      spdlog::info("web: POST /api/callbacks from {}: origin {} not allowed", client_address,
+                   printable(sv(request[http::field::origin])));
+      return error(request, http::status::forbidden, "origin not allowed");
+    }
+    return withCors(request, requestCallback(request, client_address));
+  }
+
+  // The supervisors' callback routes (authenticated, no CORS).
+  if (callbacks || path.starts_with("/api/callbacks/")) {
+    const bool allowed = method == http::verb::get || (!callbacks && method == http::verb::delete_);
+    if (!allowed) {
+      Response res = error(request, http::status::method_not_allowed, "method not allowed");
+      res.set(http::field::allow, callbacks ? "GET, POST, OPTIONS" : "GET, DELETE");
+      return res;
+    }
+    auto auth = authenticate(request, client_address);
+    if (auto* refusal = std::get_if<Response>(&auth)) return std::move(*refusal);
+    const Caller& caller = std::get<Caller>(auth);
+    if (caller.role < Role::Supervisor) {
+      spdlog::info("web: {} {} refused for {} (role {})", std::string(request.method_string()),
+                   printable(path), printable(caller.user), toString(caller.role));
+      return error(request, http::status::forbidden, "needs role supervisor or admin");
+    }
+    if (callbacks) return listCallbacks(request, query);
+    const auto id = urlDecode(path.substr(std::string_view("/api/callbacks/").size()));
+    if (!id || id->empty()) return error(request, http::status::not_found, "no such callback");
+    if (method == http::verb::delete_) return cancelCallback(request, caller, *id);
+    return getCallback(request, *id);
+  }
+
   const bool interactions = path == "/api/interactions" || path.starts_with("/api/interactions/");
   if (path != "/api/session" && !interactions) {
     spdlog::debug("web: {} {} from {}: no such path", std::string(request.method_string()),
@@ -306,21 +440,11 @@ Response Api::logout(const Request& request) {
 
 Response Api::listInteractions(const Request& request, std::string_view query) {
   store::InteractionQuery q;
-  std::map<std::string, std::string, std::less<>> params;
-  while (!query.empty()) {
-    const std::size_t end = std::min(query.find('&'), query.size());
-    const std::string_view pair = query.substr(0, end);
-    query.remove_prefix(std::min(end + 1, query.size()));
-    if (pair.empty()) continue;
-    const std::size_t eq = std::min(pair.find('='), pair.size());
-    const auto key = urlDecode(pair.substr(0, eq));
-    const auto value = urlDecode(pair.substr(std::min(eq + 1, pair.size())));
-    if (!key || !value) return error(request, http::status::bad_request, "malformed query string");
-    if (!params.emplace(*key, *value).second) {
-      return error(request, http::status::bad_request, printable(*key) + ": given twice");
-    }
+  auto parsed = parseQuery(query);
+  if (auto* bad = std::get_if<std::string>(&parsed)) {
+    return error(request, http::status::bad_request, *bad);
   }
-  for (const auto& [key, value] : params) {
+  for (const auto& [key, value] : std::get<Params>(parsed)) {
     const auto bad = [&](const std::string& what) {
       spdlog::debug("web: /api/interactions: {}: {}", printable(key), what);
       return error(request, http::status::bad_request, key + ": " + what);
@@ -377,6 +501,286 @@ Response Api::getInteraction(const Request& request, std::string_view id) {
   }
   if (!found.value()) return error(request, http::status::not_found, "no such interaction");
   return json(request, http::status::ok, store::toJson(*found.value()));
+}
+
+std::optional<bool> Api::originAllowed(const Request& request) const {
+  const auto it = request.find(http::field::origin);
+  if (it == request.end()) return std::nullopt;
+  const std::string_view origin = sv(it->value());
+  for (const std::string& allowed : cors_origins_) {
+    if (allowed == "*" || allowed == origin) return true;
+  }
+  // The server's own pages (the demo page) are same-origin: allowed without being listed.
+  const std::string_view host = sv(request[http::field::host]);
+  if (!host.empty() && (origin == "http://" + std::string(host) ||
+                        origin == "https://" + std::string(host))) {
+    return true;
+  }
+  return false;
+}
+
+Response Api::withCors(const Request& request, Response response) const {
+  response.set(http::field::vary, "Origin");
+  if (originAllowed(request) == true) {
+    response.set(http::field::access_control_allow_origin, request[http::field::origin]);
+    response.set(http::field::access_control_expose_headers, "Retry-After");
+  }
+  return response;
+}
+
+Response Api::preflight(const Request& request) {
+  const auto allowed = originAllowed(request);
+  if (allowed == false) {
+    spdlog::debug("web: CORS preflight for {} refused: origin {} not allowed",
+                 printable(sv(request.target())), printable(sv(request[http::field::origin])));
+    Response res = error(request, http::status::forbidden, "origin not allowed");
+    res.set(http::field::vary, "Origin");
+    return res;
+  }
+  Response res{http::status::no_content, request.version()};
+  res.set(http::field::allow, "GET, POST, OPTIONS");
+  res.set(http::field::vary, "Origin");
+  if (allowed == true) {
+    res.set(http::field::access_control_allow_origin, request[http::field::origin]);
+    res.set(http::field::access_control_allow_methods, "GET, POST");
+    res.set(http::field::access_control_allow_headers, "Content-Type");
+    res.set(http::field::access_control_max_age, "600");
+  }
+  res.keep_alive(request.keep_alive());
+  res.prepare_payload();
+  return res;
+}
+
+Response Api::availability(const Request& request, std::string_view encoded_queue) {
+  const auto queue = urlDecode(encoded_queue);
+  if (!queue || queue->empty() || queue->size() > kMaxQueueName) {
+    return error(request, http::status::not_found, "no such queue");
+  }
+  if (desk_ == nullptr) {
+    return error(request, http::status::service_unavailable, std::string(kNoCallbacks));
+  }
+  const auto a = desk_->availability(*queue);
+  if (!a) {
+    spdlog::debug("web: availability of unknown queue '{}'", printable(*queue));
+    return error(request, http::status::not_found, "no such queue");
+  }
+  nlohmann::json slots = nlohmann::json::array();
+  for (const Slot& slot : a->slots) {
+    slots.push_back({{"start", slot.start}, {"end", slot.end}, {"free", slot.free}});
+  }
+  Response res = json(request, http::status::ok,
+                      {{"queue", a->queue.empty() ? *queue : a->queue},
+                       {"open", a->open},
+                       {"estimated_wait_s", a->estimated_wait_s
+                                                ? nlohmann::json(*a->estimated_wait_s)
+                                                : nlohmann::json(nullptr)},
+                       {"waiting", a->waiting},
+                       {"callback_now", a->callback_now},
+                       {"callback_later", a->callback_later},
+                       {"chat", a->chat},
+                       {"slots", std::move(slots)}});
+  return res;
+}
+
+Response Api::requestCallback(const Request& request, const std::string& client_address) {
+  if (desk_ == nullptr) {
+    return error(request, http::status::service_unavailable, std::string(kNoCallbacks));
+  }
+  const auto bad = [&](const std::string& message) {
+    spdlog::info("web: callback request from {} refused: {}", client_address, message);
+    return error(request, http::status::bad_request, message);
+  };
+  const nlohmann::json body = nlohmann::json::parse(request.body(), nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return bad("body: expected a JSON object {\"queue\": \"...\", \"number\": \"...\"}");
+  }
+  CallbackAsk ask;
+  ask.source = "web";
+  ask.client_address = client_address;
+  std::string number;
+  for (const auto& [key, value] : body.items()) {
+    if (key == "queue") {
+      if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
+        return bad("queue: expected a queue name");
+      }
+      ask.queue = value.get<std::string>();
+      if (ask.queue.size() > kMaxQueueName || hasControl(ask.queue)) {
+        return bad("queue: not a queue name");
+      }
+    } else if (key == "number") {
+      if (!value.is_string()) return bad("number: expected a string like \"+441234567890\"");
+      number = value.get<std::string>();
+    } else if (key == "at") {
+      if (value.is_null()) continue;
+      if (!value.is_number_integer() || value.get<std::int64_t>() <= 0 ||
+          value.get<std::int64_t>() > kMaxEpochMillis) {
+        return bad("at: expected milliseconds since 1970-01-01 UTC");
+      }
+      ask.at = value.get<std::int64_t>();
+    } else if (key == "context") {
+      if (value.is_null()) continue;
+      if (!value.is_object()) return bad("context: expected an object of strings");
+      if (value.size() > kMaxContextKeys) {
+        return bad("context: at most " + std::to_string(kMaxContextKeys) + " keys");
+      }
+      for (const auto& [k, v] : value.items()) {
+        if (!contextKeyOk(k)) {
+          return bad("context." + printable(k) + ": keys are 1 to 32 of a-z and _");
+        }
+        if (!v.is_string()) return bad("context." + k + ": expected a string");
+        const auto& text = v.get_ref<const std::string&>();
+        if (codePoints(text) > kMaxContextValue) {
+          return bad("context." + k + ": at most " + std::to_string(kMaxContextValue) +
+                     " characters");
+        }
+        if (hasControl(text)) return bad("context." + k + ": control characters not allowed");
+        ask.context[k] = text;
+      }
+    } else {
+      return bad(printable(key) + ": unknown field (queue, number, at, context)");
+    }
+  }
+  if (ask.queue.empty()) return bad("queue: missing");
+  if (!body.contains("number")) return bad("number: missing");
+  const NumberCheck check = guard_.checkNumber(number);
+  if (!check.ok()) return bad(check.error);
+  ask.number = check.number;
+
+  const Admission admission = guard_.admit(client_address, ask.number, now_());
+  if (!admission.allowed) {
+    spdlog::warn("web: callback request from {} for {} rate limited: {}", client_address,
+                 masked(ask.number), admission.error);
+    Response res = error(request, http::status::too_many_requests, admission.error);
+    res.set(http::field::retry_after, std::to_string(admission.retry_after_s));
+    return res;
+  }
+
+  const CallbackAnswer answer = desk_->request(ask);
+  using Status = CallbackAnswer::Status;
+  const auto refused = [&](http::status status, const std::string& fallback) {
+    const std::string message = answer.message.empty() ? fallback : answer.message;
+    spdlog::info("web: callback request from {} for {} in '{}': {} {}", client_address,
+                 masked(ask.number), printable(ask.queue), static_cast<unsigned>(status), message);
+    return error(request, status, message);
+  };
+  switch (answer.status) {
+    case Status::Created:
+    case Status::Updated: {
+      const bool created = answer.status == Status::Created;
+      spdlog::info("web: callback {} {} from {} for {} in '{}'", answer.id,
+                   created ? "created" : "updated", client_address, masked(ask.number),
+                   printable(ask.queue));
+      return json(request, created ? http::status::created : http::status::ok,
+                  {{"id", answer.id},
+                   {"status", created ? "created" : "updated"},
+                   {"scheduled_for", answer.scheduled_for ? nlohmann::json(*answer.scheduled_for)
+                                                          : nlohmann::json(nullptr)}});
+    }
+    case Status::UnknownQueue:
+      return refused(http::status::not_found, "queue: no such queue");
+    case Status::Invalid:
+      return refused(http::status::bad_request, "invalid request");
+    case Status::Closed:
+      return refused(http::status::conflict, "the queue takes no callbacks now");
+    case Status::NoSlot:
+      return refused(http::status::conflict, "no free slot at that time");
+    case Status::Unavailable:
+      break;
+  }
+  return refused(http::status::service_unavailable,
+                 "callbacks are unavailable just now; try again later");
+}
+
+Response Api::widgetConfig(const Request& request, std::string_view query) {
+  auto parsed = parseQuery(query);
+  if (auto* bad = std::get_if<std::string>(&parsed)) {
+    return error(request, http::status::bad_request, *bad);
+  }
+  std::string queue;
+  for (const auto& [key, value] : std::get<Params>(parsed)) {
+    if (key != "queue") {
+      return error(request, http::status::bad_request, printable(key) + ": unknown parameter (queue)");
+    }
+    queue = value;
+  }
+  if (queue.empty()) return error(request, http::status::bad_request, "queue: missing");
+  nlohmann::json rules = nlohmann::json::array();
+  for (const Invitation& rule : invitations_) {
+    if (!rule.queue.empty() && rule.queue != queue) continue;
+    nlohmann::json r = {{"url", rule.url}, {"after_s", rule.after_s}, {"message", rule.message}};
+    if (!rule.from.empty()) r["from"] = rule.from;
+    if (!rule.to.empty()) r["to"] = rule.to;
+    rules.push_back(std::move(r));
+  }
+  return json(request, http::status::ok, {{"queue", queue}, {"invitations", std::move(rules)}});
+}
+
+Response Api::listCallbacks(const Request& request, std::string_view query) {
+  if (callback_store_ == nullptr) {
+    return error(request, http::status::service_unavailable, std::string(kNoCallbacks));
+  }
+  auto parsed = parseQuery(query);
+  if (auto* bad = std::get_if<std::string>(&parsed)) {
+    return error(request, http::status::bad_request, *bad);
+  }
+  store::CallbackQuery q;
+  for (const auto& [key, value] : std::get<Params>(parsed)) {
+    if (key == "queue") {
+      q.queue = value;
+    } else if (key == "state") {
+      if (value != "waiting" && value != "scheduled" && value != "dialing" && value != "done") {
+        return error(request, http::status::bad_request,
+                     "state: expected waiting, scheduled, dialing or done");
+      }
+      q.state = value;
+    } else if (key == "limit") {
+      const auto n = parseInteger(value);
+      if (!n || *n < 1 || *n > store::kMaxListLimit) {
+        return error(request, http::status::bad_request,
+                     "limit: expected 1.." + std::to_string(store::kMaxListLimit));
+      }
+      q.limit = static_cast<int>(*n);
+    } else {
+      return error(request, http::status::bad_request,
+                   printable(key) + ": unknown parameter (queue, state, limit)");
+    }
+  }
+  auto found = callback_store_->list(q);
+  if (!found.ok()) {
+    spdlog::error("web: listing callbacks failed: {}", found.error());
+    return error(request, http::status::internal_server_error, "store error");
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& cb : found.value()) list.push_back(store::toJson(cb));
+  return json(request, http::status::ok, {{"callbacks", std::move(list)}});
+}
+
+Response Api::getCallback(const Request& request, const std::string& id) {
+  if (callback_store_ == nullptr) {
+    return error(request, http::status::service_unavailable, std::string(kNoCallbacks));
+  }
+  auto found = callback_store_->get(id);
+  if (!found.ok()) {
+    spdlog::error("web: reading callback failed: {}", found.error());
+    return error(request, http::status::internal_server_error, "store error");
+  }
+  if (!found.value()) return error(request, http::status::not_found, "no such callback");
+  return json(request, http::status::ok, store::toJson(*found.value()));
+}
+
+Response Api::cancelCallback(const Request& request, const Caller& caller, const std::string& id) {
+  if (desk_ == nullptr) {
+    return error(request, http::status::service_unavailable, std::string(kNoCallbacks));
+  }
+  if (!desk_->cancel(id)) {
+    return error(request, http::status::not_found, "no such open callback");
+  }
+  spdlog::info("web: callback {} cancelled by '{}'", printable(id), printable(caller.user));
+  Response res{http::status::no_content, request.version()};
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(request.keep_alive());
+  res.prepare_payload();
+  return res;
 }
 
 }  // namespace parley::web

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,9 +13,13 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "store/memory_interaction_store.h"
+#include "web/callback_desk.h"
 
 namespace parley::web {
 namespace {
@@ -376,6 +381,71 @@ TEST(HttpServerStartup, TakenPortAndBadAddressAreErrors) {
   EXPECT_EQ(second.error.rfind("127.0.0.1:" + std::to_string(port) + ": ", 0), 0u) << second.error;
   const auto bad = HttpServer::start({.address = "localhost", .port = 0}, handler);
   EXPECT_EQ(bad.error, "localhost:0: not an IP address");
+}
+
+// The widget's path over real sockets: the script, a CORS preflight, then the POST.
+class OneQueueDesk final : public CallbackDesk {
+ public:
+  CallbackAnswer request(const CallbackAsk& ask) override {
+    std::lock_guard lock(mutex_);
+    numbers_.push_back(ask.number);
+    return {CallbackAnswer::Status::Created, "cb-1-1", std::nullopt, ""};
+  }
+  std::optional<QueueAvailability> availability(std::string_view queue) override {
+    if (queue != "sales") return std::nullopt;
+    return QueueAvailability{.queue = "sales", .open = true, .callback_now = true};
+  }
+  bool cancel(const std::string&) override { return false; }
+  std::vector<std::string> numbers() {
+    std::lock_guard lock(mutex_);
+    return numbers_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> numbers_;
+};
+
+TEST(HttpServerWidget, ScriptPreflightAndCallbackRequestOverLoopback) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("parley-widget-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "widget.js") << "/* widget */";
+  store::MemoryInteractionStore interactions;
+  OneQueueDesk desk;
+  Api api(ApiConfig{}, demoUsers, interactions,
+          ApiServices{.callbacks = &desk,
+                      .cors_origins = {"http://shop.test"},
+                      .assets = StaticAssets::load(dir)});
+  std::filesystem::remove_all(dir);  // loaded at start-up: the files are in memory now
+  auto started = HttpServer::start({.address = "127.0.0.1", .port = 0},
+                                   [&](const Request& r, const std::string& a) {
+                                     return api.handle(r, a);
+                                   });
+  ASSERT_TRUE(started.server) << started.error;
+  Client c(started.server->port());
+
+  const Response script = c.send(http::verb::get, "/widget.js");
+  EXPECT_EQ(script.result(), http::status::ok);
+  EXPECT_EQ(script.body(), "/* widget */");
+
+  const Response preflight = c.send(http::verb::options, "/api/callbacks", "",
+                                    {{"Origin", "http://shop.test"},
+                                     {"Access-Control-Request-Method", "POST"},
+                                     {"Access-Control-Request-Headers", "content-type"}});
+  EXPECT_EQ(preflight.result(), http::status::no_content);
+  EXPECT_EQ(preflight[http::field::access_control_allow_origin], "http://shop.test");
+
+  const Response created = c.send(http::verb::post, "/api/callbacks",
+                                  R"({"queue":"sales","number":"+44 1234 567890"})",
+                                  {{"Origin", "http://shop.test"}});
+  EXPECT_EQ(created.result(), http::status::created) << created.body();
+  EXPECT_EQ(created[http::field::access_control_allow_origin], "http://shop.test");
+  EXPECT_EQ(desk.numbers(), std::vector<std::string>{"+441234567890"});
+
+  const Response wait = c.send(http::verb::get, "/api/queues/sales/availability");
+  EXPECT_EQ(wait.result(), http::status::ok);
+  EXPECT_EQ(json::parse(wait.body())["callback_now"], true);
 }
 
 }  // namespace
