@@ -97,6 +97,40 @@ export async function openPanel(page, timeout = 10_000) {
   );
 }
 
+/** "Call me now" with `number`: opens the form, fills it in and sends it (panel already open). */
+export async function requestCallNow(page, number, timeout = 10_000) {
+  await part(page, 'call-now').click({ timeout });
+  await part(page, 'call-number').fill(number, { timeout });
+  await part(page, 'call-submit').click({ timeout });
+}
+
+/**
+ * "Schedule a call": opens the form, picks the slot at `index` (0 = earliest offered), fills in
+ * `number` and sends it (panel already open). Returns the chosen slot's start (epoch ms).
+ */
+export async function requestScheduled(page, index, number, timeout = 10_000) {
+  await part(page, 'schedule').click({ timeout });
+  const radio = page.locator(`${hostSelector} #slots input[name=slot]`).nth(index);
+  await radio.check({ timeout });
+  await part(page, 'schedule-number').fill(number, { timeout });
+  await part(page, 'schedule-submit').click({ timeout });
+  return Number(await radio.getAttribute('value'));
+}
+
+/** The result line once it says something other than "Sending…": { kind, text }. */
+export async function resultOf(page, timeout = 10_000) {
+  const result = part(page, 'result');
+  return waitUntil(
+    async () => {
+      const kind = await result.getAttribute('data-kind');
+      const text = ((await result.textContent()) ?? '').trim();
+      return (kind === 'success' || kind === 'error') && text ? { kind, text } : null;
+    },
+    'the widget to show a result',
+    timeout,
+  );
+}
+
 // ---- waiting ----
 
 /**

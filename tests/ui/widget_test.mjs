@@ -12,7 +12,10 @@ import {
   newVisitor,
   openPanel,
   part,
+  requestCallNow,
+  requestScheduled,
   requireUiPrerequisites,
+  resultOf,
   waitForText,
   waitUntil,
 } from './lib.mjs';
@@ -149,9 +152,7 @@ describe('parley_ui_widget', { timeout: 120_000 }, () => {
     await asVisitor({}, async (page) => {
       await page.goto(url);
       await openPanel(page);
-      await part(page, 'call-now').click();
-      await part(page, 'call-number').fill('+44 20 7946 0000');
-      await part(page, 'call-submit').click();
+      await requestCallNow(page, '+44 20 7946 0000');
       await waitUntil(() => api.posts().length === 1, 'POST /api/callbacks', T);
       const post = api.posts()[0];
       assert.equal(post.origin, site.url);
@@ -165,8 +166,10 @@ describe('parley_ui_widget', { timeout: 120_000 }, () => {
         api.requests.some((r) => r.method === 'OPTIONS' && r.path === '/api/callbacks' && r.origin === site.url),
         'the browser made a CORS preflight for the JSON POST',
       );
-      await waitForText(part(page, 'result'), /Thank you: we will call \+442079460000 shortly\./, 'success');
-      assert.equal(await part(page, 'result').getAttribute('data-kind'), 'success');
+      assert.deepEqual(await resultOf(page, T), {
+        kind: 'success',
+        text: 'Thank you: we will call +442079460000 shortly.',
+      });
       assert.equal(await part(page, 'done').isVisible(), true);
     });
   });
@@ -216,12 +219,12 @@ describe('parley_ui_widget', { timeout: 120_000 }, () => {
       assert.equal(texts.length, 2, 'the full slot (free 0) is not offered');
       assert.match(texts[0], /15 Jan.*15:30.*15:45/, 'slot 10:00Z shown at 15:30 in Asia/Kolkata');
       assert.match(texts[1], /15:45.*16:00/);
-      await page.locator(`${hostSelector} #slots input[name=slot]`).nth(1).check();
-      await part(page, 'schedule-number').fill('+441234567890');
-      await part(page, 'schedule-submit').click();
+      await part(page, 'schedule-back').click(); // back to the options, then the helper's way in
+      const chosen = await requestScheduled(page, 1, '+441234567890');
+      assert.equal(chosen, Date.UTC(2030, 0, 15, 10, 15));
       await waitUntil(() => api.posts().length === 1, 'POST /api/callbacks', T);
       const body = api.posts()[0].body;
-      assert.equal(body.at, Date.UTC(2030, 0, 15, 10, 15));
+      assert.equal(body.at, chosen);
       assert.equal(body.number, '+441234567890');
       assert.equal(body.context.campaign, 'autumn');
       await waitForText(part(page, 'result'), /we will call \+441234567890 on .*15 Jan.*15:45/, 'booked time');

@@ -1,12 +1,15 @@
 // The widget's DOM and behaviour inside its shadow root. Lives on the page's main thread; talks
 // to Parley only through ParleyApi. All server- and config-provided text goes in via textContent.
 //
-// Stable ids inside the shadow root (for tests and integrators): launcher, panel, title, close,
-// availability, options, call-now, schedule, chat-now, call-form, call-number, call-submit,
-// schedule-form, slots (radios name="slot", value = start epoch ms), schedule-number,
-// schedule-submit, done, done-close, result, invitation, invitation-message, invitation-accept,
-// invitation-dismiss. On the host element: data-state (open | closed | error, from the last
-// availability answer) and data-invitation-rules (rules loaded, or "none").
+// Stable ids inside the shadow root (for tests and integrators; tests/ui/lib.mjs part()):
+//   launcher, panel, title, close, availability (the wait or closed line, aria-live), options,
+//   call-now, schedule, chat-now (each hidden when not offered), call-form, call-number,
+//   call-submit, call-back, schedule-form, slots (radios name="slot", value = start epoch ms),
+//   schedule-number, schedule-submit, schedule-back, done, done-close, result (aria-live;
+//   data-kind info | success | error), invitation, invitation-message, invitation-accept,
+//   invitation-dismiss.
+// On the <parley-widget> host element: data-queue, data-state (open | closed | error, from the
+// last availability answer) and data-invitation-rules (rules loaded, or "none").
 import { ParleyApi } from './api';
 import {
   Availability,
@@ -62,7 +65,7 @@ const template = `
              aria-describedby="call-hint" required>
       <p id="call-hint" class="hint">With country code, e.g. +44 20 7946 0000. We call you as soon as someone is free.</p>
       <div class="row">
-        <button type="button" class="back">Back</button>
+        <button id="call-back" type="button" class="back">Back</button>
         <button id="call-submit" type="submit" class="primary">Call me</button>
       </div>
     </form>
@@ -74,7 +77,7 @@ const template = `
       <label for="schedule-number">Your phone number</label>
       <input id="schedule-number" name="number" type="tel" autocomplete="tel" inputmode="tel" required>
       <div class="row">
-        <button type="button" class="back">Back</button>
+        <button id="schedule-back" type="button" class="back">Back</button>
         <button id="schedule-submit" type="submit" class="primary">Book this time</button>
       </div>
     </form>
