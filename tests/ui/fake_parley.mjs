@@ -47,7 +47,7 @@ export async function startFakeParley({ allowedOrigins = [] } = {}) {
   const corsHeaders = (req) => {
     const origin = req.headers.origin;
     if (!origin || !allowedOrigins.includes(origin)) return {};
-    return { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' };
+    return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Expose-Headers': 'Retry-After', Vary: 'Origin' };
   };
   const json = (req, res, status, body, extra = {}) => {
     res.writeHead(status, { 'Content-Type': 'application/json', ...corsHeaders(req), ...extra });

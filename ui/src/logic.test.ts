@@ -213,6 +213,12 @@ describe('request context and errors', () => {
     expect(long.page_url.length).toBe(512);
     expect(long).toMatchObject({ campaign: 'c', customer_id: 'u1' });
   });
+  it('drops control characters and never splits a character when cutting', () => {
+    expect(buildContext({ pageUrl: 'https://a/', campaign: 'sp\nring\u0000' }).campaign).toBe('spring');
+    const emoji = buildContext({ pageUrl: 'https://a/', campaign: '\u{1F600}'.repeat(600) }).campaign!;
+    expect(Array.from(emoji).length).toBe(512);
+    expect(emoji.length).toBe(1024);
+  });
   it('shows the server error, and a fixed line for 429 and network failure', () => {
     expect(errorMessage(400, { error: 'number: not a valid phone number' })).toBe('number: not a valid phone number');
     expect(errorMessage(429, { error: 'rate limited' })).toBe('Too many requests, try later.');

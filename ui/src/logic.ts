@@ -256,7 +256,10 @@ export function campaignFor(dataCampaign: string | null | undefined, href: strin
 /** Server limit on a context value (ctx: at most 512 characters). */
 export const kMaxContextValue = 512;
 
-/** The context sent with each callback request; empty values are left out, long ones cut. */
+/**
+ * The context sent with each callback request; empty values are left out, control characters
+ * dropped and long values cut to the server's limit in code points (never splitting a pair).
+ */
 export function buildContext(c: {
   pageUrl: string;
   campaign?: string;
@@ -264,7 +267,8 @@ export function buildContext(c: {
 }): Record<string, string> {
   const out: Record<string, string> = {};
   const put = (k: string, v: string | null | undefined) => {
-    if (v) out[k] = v.slice(0, kMaxContextValue);
+    const clean = (v ?? '').replace(/[\u0000-\u001f\u007f]/g, '');
+    if (clean) out[k] = Array.from(clean).slice(0, kMaxContextValue).join('');
   };
   put('page_url', c.pageUrl);
   put('campaign', c.campaign);
