@@ -121,17 +121,17 @@ TEST_P(CallbackStoreContract, ConcurrentPutsFromManyThreadsAreAllKept) {
 
 INSTANTIATE_TEST_SUITE_P(
     Backends, CallbackStoreContract,
-    ::testing::Values(CallbackBackend{"Memory",
-                                      [](const testing::TempDir&) -> std::unique_ptr<CallbackStore> {
-                                        return std::make_unique<MemoryCallbackStore>();
-                                      }},
-                      CallbackBackend{"Sqlite",
-                                      [](const testing::TempDir& dir)
-                                          -> std::unique_ptr<CallbackStore> {
-                                        auto opened = SqliteCallbackStore::open(dir.file("c.db"));
-                                        EXPECT_TRUE(opened.store) << opened.error;
-                                        return std::move(opened.store);
-                                      }}),
+    ::testing::Values(
+        CallbackBackend{"Memory",
+                        [](const testing::TempDir&) -> std::unique_ptr<CallbackStore> {
+                          return std::make_unique<MemoryCallbackStore>();
+                        }},
+        CallbackBackend{"Sqlite",
+                        [](const testing::TempDir& dir) -> std::unique_ptr<CallbackStore> {
+                          auto opened = SqliteCallbackStore::open(dir.file("c.db"));
+                          EXPECT_TRUE(opened.store) << opened.error;
+                          return std::move(opened.store);
+                        }}),
     [](const ::testing::TestParamInfo<CallbackBackend>& param) { return param.param.name; });
 
 }  // namespace

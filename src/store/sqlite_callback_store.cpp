@@ -76,9 +76,8 @@ class Statement {
 // processes or stores opening the file at once do not both migrate).
 bool migrate(sqlite3* db, std::string& error) {
   if (!exec(db, "BEGIN IMMEDIATE;", error)) return false;
-  bool ok = exec(db,
-                 "CREATE TABLE IF NOT EXISTS callback_schema_version (version INTEGER NOT NULL);",
-                 error);
+  bool ok = exec(
+      db, "CREATE TABLE IF NOT EXISTS callback_schema_version (version INTEGER NOT NULL);", error);
   int version = 0;
   if (ok) {
     Statement s(db, "SELECT coalesce(max(version), 0) FROM callback_schema_version;");
@@ -90,8 +89,8 @@ bool migrate(sqlite3* db, std::string& error) {
     }
   }
   if (ok && version > kCallbackSchemaVersion) {
-    error = "callbacks table version " + std::to_string(version) +
-            " is newer than this Parley (" + std::to_string(kCallbackSchemaVersion) + ")";
+    error = "callbacks table version " + std::to_string(version) + " is newer than this Parley (" +
+            std::to_string(kCallbackSchemaVersion) + ")";
     ok = false;
   }
   for (int v = std::max(version, 0); ok && v < kCallbackSchemaVersion; ++v) {
@@ -195,8 +194,8 @@ StoreResult<std::vector<Callback>> SqliteCallbackStore::select(
 
 StoreResult<std::vector<Callback>> SqliteCallbackStore::open() {
   return select(
-      "SELECT id, json FROM callbacks WHERE state != 'done' ORDER BY requested_at ASC, id ASC;",
-      {}, 0);
+      "SELECT id, json FROM callbacks WHERE state != 'done' ORDER BY requested_at ASC, id ASC;", {},
+      0);
 }
 
 StoreResult<std::vector<Callback>> SqliteCallbackStore::list(const CallbackQuery& q) {

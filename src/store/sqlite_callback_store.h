@@ -28,7 +28,7 @@ class SqliteCallbackStore;
 
 struct SqliteCallbackOpen {
   std::unique_ptr<SqliteCallbackStore> store;  // null on failure
-  std::string error;  // names the path: "<path>: file is not a database"
+  std::string error;                           // names the path: "<path>: file is not a database"
 };
 
 // The newest layout of the callbacks table this code writes; a newer one is refused.

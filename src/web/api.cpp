@@ -23,7 +23,7 @@ constexpr std::size_t kMaxLoggedName = 64;
 constexpr std::size_t kMaxQueueName = 128;
 constexpr std::size_t kMaxContextKeys = 10;
 constexpr std::size_t kMaxContextKey = 32;
-constexpr std::size_t kMaxContextValue = 512;  // characters (UTF-8 code points)
+constexpr std::size_t kMaxContextValue = 512;                 // characters (UTF-8 code points)
 constexpr std::int64_t kMaxEpochMillis = 32'503'680'000'000;  // year 3000
 constexpr std::string_view kNoCallbacks = "callbacks are not configured";
 
@@ -71,10 +71,6 @@ std::optional<std::string_view> cookie(std::string_view header, std::string_view
 
 using Params = std::map<std::string, std::string, std::less<>>;
 
-// The parameters of a query string, or the message for a 400 ("malformed query string",
-// "<key>: given twice").
-std::variant<Params, std::string> parseQuery(std::string_view query);
-
 // A number as it may appear in a log line: its country code and last three digits.
 std::string masked(std::string_view number) {
   if (number.size() <= 6) return std::string(number.size(), '*');
@@ -95,7 +91,8 @@ bool hasControl(std::string_view s) {
 
 bool contextKeyOk(std::string_view key) {
   return !key.empty() && key.size() <= kMaxContextKey &&
-         std::all_of(key.begin(), key.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+         std::all_of(key.begin(), key.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
 }
 
 // The queue name of "/api/queues/<name>/availability" (still URL-encoded), or nullopt.
@@ -112,6 +109,8 @@ std::optional<std::string_view> availabilityQueue(std::string_view path) {
   return name;
 }
 
+// The parameters of a query string, or the message for a 400 ("malformed query string",
+// "<key>: given twice").
 std::variant<Params, std::string> parseQuery(std::string_view query) {
   Params params;
   while (!query.empty()) {
@@ -512,8 +511,8 @@ std::optional<bool> Api::originAllowed(const Request& request) const {
   }
   // The server's own pages (the demo page) are same-origin: allowed without being listed.
   const std::string_view host = sv(request[http::field::host]);
-  if (!host.empty() && (origin == "http://" + std::string(host) ||
-                        origin == "https://" + std::string(host))) {
+  if (!host.empty() &&
+      (origin == "http://" + std::string(host) || origin == "https://" + std::string(host))) {
     return true;
   }
   return false;
@@ -532,7 +531,7 @@ Response Api::preflight(const Request& request) {
   const auto allowed = originAllowed(request);
   if (allowed == false) {
     spdlog::debug("web: CORS preflight for {} refused: origin {} not allowed",
-                 printable(sv(request.target())), printable(sv(request[http::field::origin])));
+                  printable(sv(request.target())), printable(sv(request[http::field::origin])));
     Response res = error(request, http::status::forbidden, "origin not allowed");
     res.set(http::field::vary, "Origin");
     return res;
@@ -568,17 +567,17 @@ Response Api::availability(const Request& request, std::string_view encoded_queu
   for (const Slot& slot : a->slots) {
     slots.push_back({{"start", slot.start}, {"end", slot.end}, {"free", slot.free}});
   }
-  Response res = json(request, http::status::ok,
-                      {{"queue", a->queue.empty() ? *queue : a->queue},
-                       {"open", a->open},
-                       {"estimated_wait_s", a->estimated_wait_s
-                                                ? nlohmann::json(*a->estimated_wait_s)
-                                                : nlohmann::json(nullptr)},
-                       {"waiting", a->waiting},
-                       {"callback_now", a->callback_now},
-                       {"callback_later", a->callback_later},
-                       {"chat", a->chat},
-                       {"slots", std::move(slots)}});
+  Response res =
+      json(request, http::status::ok,
+           {{"queue", a->queue.empty() ? *queue : a->queue},
+            {"open", a->open},
+            {"estimated_wait_s",
+             a->estimated_wait_s ? nlohmann::json(*a->estimated_wait_s) : nlohmann::json(nullptr)},
+            {"waiting", a->waiting},
+            {"callback_now", a->callback_now},
+            {"callback_later", a->callback_later},
+            {"chat", a->chat},
+            {"slots", std::move(slots)}});
   return res;
 }
 
@@ -699,7 +698,8 @@ Response Api::widgetConfig(const Request& request, std::string_view query) {
   std::string queue;
   for (const auto& [key, value] : std::get<Params>(parsed)) {
     if (key != "queue") {
-      return error(request, http::status::bad_request, printable(key) + ": unknown parameter (queue)");
+      return error(request, http::status::bad_request,
+                   printable(key) + ": unknown parameter (queue)");
     }
     queue = value;
   }

@@ -85,7 +85,7 @@ struct ApiServices {
   CallbackDesk* callbacks = nullptr;               // null: the callback routes answer 503
   store::CallbackStore* callback_store = nullptr;  // GET /api/callbacks[/id]; null: 503
   DialGuardConfig dial_guard;                      // number rules and rate limits
-  std::vector<std::string> cors_origins;  // "https://shop.example.com"; "*": any origin
+  std::vector<std::string> cors_origins;           // "https://shop.example.com"; "*": any origin
   std::vector<Invitation> invitations;
   StaticAssets assets;  // /widget.js and /widget/*; empty: those answer 404
 };

@@ -21,8 +21,8 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 constexpr char kSupervisor[] = "Basic c3VwZXJ2aXNvcjpkZW1vc3VwZXJ2aXNvcg==";  // supervisor
-constexpr char kAgent[] = "Basic MTAwMTphZ2VudHB3";                          // 1001, agent
-constexpr char kAdmin[] = "Basic YWRtaW46ZGVtb2FkbWlu";                      // admin
+constexpr char kAgent[] = "Basic MTAwMTphZ2VudHB3";                           // 1001, agent
+constexpr char kAdmin[] = "Basic YWRtaW46ZGVtb2FkbWlu";                       // admin
 
 std::optional<Role> users(std::string_view name, std::string_view password) {
   if (name == "admin" && password == "demoadmin") return Role::Admin;
@@ -135,8 +135,8 @@ class CallbackApi : public ::testing::Test {
     req.prepare_payload();
     return api_->handle(req, client);
   }
-  Response post(const json& body, const std::vector<std::pair<std::string, std::string>>& headers =
-                                      {},
+  Response post(const json& body,
+                const std::vector<std::pair<std::string, std::string>>& headers = {},
                 const std::string& client = "198.51.100.7") {
     return send(http::verb::post, "/api/callbacks", body.dump(), headers, client);
   }
@@ -272,7 +272,9 @@ TEST_F(CallbackApi, BadBodiesAre400NamingTheFieldAndNeverReachTheDesk) {
        "context.a: control characters not allowed"},
       {json{{"queue", "sales"}, {"number", "+441234567890"}, {"context", eleven}}.dump(),
        "context: at most 10 keys"},
-      {json{{"queue", "sales"}, {"number", "+441234567890"}, {"context", {{std::string(33, 'a'), "v"}}}}
+      {json{{"queue", "sales"},
+            {"number", "+441234567890"},
+            {"context", {{std::string(33, 'a'), "v"}}}}
            .dump(),
        "context." + std::string(33, 'a') + ": keys are 1 to 32 of a-z and _"},
       {R"({"queue":"sales","number":"+441234567890","nmuber":"x"})",
@@ -316,10 +318,10 @@ TEST_F(CallbackApi, TooManyRequestsFromOneAddressAre429WithRetryAfter) {
 TEST_F(CallbackApi, TooManyRequestsForOneNumberAre429WhateverTheAddress) {
   make({.dial_guard = {.per_source = {0, 0s}, .per_number = {3, 1h}}});
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(post({{"queue", "sales"}, {"number", "+44 1234 567890"}}, {},
-                   "10.0.0." + std::to_string(i))
-                  .result(),
-              http::status::created);
+    EXPECT_EQ(
+        post({{"queue", "sales"}, {"number", "+44 1234 567890"}}, {}, "10.0.0." + std::to_string(i))
+            .result(),
+        http::status::created);
   }
   // The same number written differently is the same number.
   const Response refused = post({{"queue", "sales"}, {"number", "+441234567890"}}, {}, "10.9.9.9");
@@ -333,8 +335,7 @@ TEST_F(CallbackApi, DeniedPrefixesAreRefusedBeforeTheDesk) {
   const Response res = post({{"queue", "sales"}, {"number", "09011 123456"}});
   EXPECT_EQ(res.result(), http::status::bad_request);
   EXPECT_EQ(errorOf(res), "number: numbers starting with +449 are not called");
-  EXPECT_EQ(post({{"queue", "sales"}, {"number", "07911 123456"}}).result(),
-            http::status::created);
+  EXPECT_EQ(post({{"queue", "sales"}, {"number", "07911 123456"}}).result(), http::status::created);
   ASSERT_EQ(desk_.asks().size(), 1u);
   EXPECT_EQ(desk_.asks()[0].number, "+447911123456");
 }
@@ -498,9 +499,9 @@ TEST_F(CallbackApi, OneCallbackByIdOr404) {
   EXPECT_EQ(body["requested_at"], 1000);
   EXPECT_EQ(body["requested_at_iso"], "1970-01-01T00:00:01.000Z");
   EXPECT_EQ(body["context"]["page_url"], "https://shop.example.com/");
-  EXPECT_EQ(send(http::verb::get, "/api/callbacks/cb-2", "", {{"Authorization", kSupervisor}})
-                .result(),
-            http::status::not_found);
+  EXPECT_EQ(
+      send(http::verb::get, "/api/callbacks/cb-2", "", {{"Authorization", kSupervisor}}).result(),
+      http::status::not_found);
 }
 
 TEST_F(CallbackApi, StoreFailuresAre500WithoutDetails) {
@@ -515,9 +516,9 @@ TEST_F(CallbackApi, StoreFailuresAre500WithoutDetails) {
 TEST_F(CallbackApi, DeleteCancelsAnOpenCallbackThroughTheDesk) {
   desk_.addOpen("cb-5");
   EXPECT_EQ(send(http::verb::delete_, "/api/callbacks/cb-5").result(), http::status::unauthorized);
-  EXPECT_EQ(send(http::verb::delete_, "/api/callbacks/cb-5", "", {{"Authorization", kAgent}})
-                .result(),
-            http::status::forbidden);
+  EXPECT_EQ(
+      send(http::verb::delete_, "/api/callbacks/cb-5", "", {{"Authorization", kAgent}}).result(),
+      http::status::forbidden);
   const Response res =
       send(http::verb::delete_, "/api/callbacks/cb-5", "", {{"Authorization", kAdmin}});
   EXPECT_EQ(res.result(), http::status::no_content);
@@ -574,9 +575,9 @@ TEST_F(CallbackApi, WidgetFilesAreServedAndOthers404) {
 TEST_F(CallbackApi, TheExistingRoutesWorkAsBeforeWithServices) {
   // The interaction routes are unchanged by the services.
   EXPECT_EQ(send(http::verb::get, "/api/health").result(), http::status::ok);
-  EXPECT_EQ(send(http::verb::get, "/api/interactions", "", {{"Authorization", kSupervisor}})
-                .result(),
-            http::status::ok);
+  EXPECT_EQ(
+      send(http::verb::get, "/api/interactions", "", {{"Authorization", kSupervisor}}).result(),
+      http::status::ok);
   EXPECT_EQ(send(http::verb::get, "/api/interactions", "", {{"Authorization", kAgent}}).result(),
             http::status::forbidden);
   EXPECT_EQ(send(http::verb::get, "/api/nothing").result(), http::status::not_found);

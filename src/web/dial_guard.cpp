@@ -136,8 +136,7 @@ NumberCheck DialGuard::checkNumber(std::string_view input) const {
   if (!config_.allowed_prefixes.empty() &&
       std::none_of(config_.allowed_prefixes.begin(), config_.allowed_prefixes.end(),
                    [&](const std::string& p) { return number.starts_with(p); })) {
-    return refuse("only numbers starting with " + listed(config_.allowed_prefixes) +
-                  " are called");
+    return refuse("only numbers starting with " + listed(config_.allowed_prefixes) + " are called");
   }
   return {std::move(number), {}};
 }
@@ -151,10 +150,11 @@ Admission DialGuard::admit(const std::string& source, const std::string& number,
     Admission refused;
     refused.allowed = false;
     refused.retry_after_s = std::max(source_wait, number_wait);
-    refused.error = source_wait > 0 ? "too many callback requests from this address; try again in " +
-                                          std::to_string(refused.retry_after_s) + " s"
-                                    : "too many callback requests for this number; try again in " +
-                                          std::to_string(refused.retry_after_s) + " s";
+    refused.error = source_wait > 0
+                        ? "too many callback requests from this address; try again in " +
+                              std::to_string(refused.retry_after_s) + " s"
+                        : "too many callback requests for this number; try again in " +
+                              std::to_string(refused.retry_after_s) + " s";
     return refused;
   }
   sources_.record(source, now);

@@ -36,7 +36,8 @@ TEST(DialGuardNumbers, MalformedNumbersAreRefusedSayingWhy) {
   const DialGuard guard({});
   EXPECT_EQ(refusal(guard, ""), "number: missing (expected e.g. \"+441234567890\")");
   EXPECT_EQ(refusal(guard, " - "), "number: missing (expected e.g. \"+441234567890\")");
-  EXPECT_EQ(refusal(guard, "+4930123"), "number: expected 8 to 15 digits with the country code, got 7");
+  EXPECT_EQ(refusal(guard, "+4930123"),
+            "number: expected 8 to 15 digits with the country code, got 7");
   EXPECT_EQ(refusal(guard, "+1234567890123456"),
             "number: expected 8 to 15 digits with the country code, got 16");
   EXPECT_EQ(refusal(guard, "+0441234567890"), "number: a country code cannot start with 0");
@@ -46,7 +47,10 @@ TEST(DialGuardNumbers, MalformedNumbersAreRefusedSayingWhy) {
   EXPECT_EQ(refusal(guard, "+44+1234567890"), bad_chars);
   EXPECT_EQ(refusal(guard, "44+1234567890"), bad_chars);
   EXPECT_EQ(refusal(guard, "sip:+441234567890@evil"), bad_chars);
-  EXPECT_EQ(refusal(guard, std::string("+4412345\0" "67890", 14)), bad_chars);
+  EXPECT_EQ(refusal(guard, std::string("+4412345\0"
+                                       "67890",
+                                       14)),
+            bad_chars);
   EXPECT_EQ(refusal(guard, "+44123456789;"), bad_chars);
   EXPECT_EQ(refusal(guard, std::string(65, '1')), "number: too long (at most 64 characters)");
   EXPECT_EQ(refusal(guard, "07911 123456"),
@@ -112,7 +116,7 @@ TEST(DialGuardLimits, PerSourceLimitRefusesWithRetryAfterUntilTheOldestExpires) 
   EXPECT_FALSE(refused.allowed);
   EXPECT_EQ(refused.retry_after_s, 40);
   EXPECT_EQ(refused.error, "too many callback requests from this address; try again in 40 s");
-  EXPECT_TRUE(guard.admit("10.0.0.2", "+443", t0 + 20s).allowed);  // another address
+  EXPECT_TRUE(guard.admit("10.0.0.2", "+443", t0 + 20s).allowed);              // another address
   EXPECT_EQ(guard.admit("10.0.0.1", "+443", t0 + 59'500ms).retry_after_s, 1);  // rounded up
   EXPECT_TRUE(guard.admit("10.0.0.1", "+443", t0 + 60s).allowed);  // the first one slid out
   EXPECT_FALSE(guard.admit("10.0.0.1", "+443", t0 + 61s).allowed);

@@ -407,8 +407,8 @@ class OneQueueDesk final : public CallbackDesk {
 };
 
 TEST(HttpServerWidget, ScriptPreflightAndCallbackRequestOverLoopback) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("parley-widget-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("parley-widget-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "widget.js") << "/* widget */";
   store::MemoryInteractionStore interactions;
@@ -418,10 +418,9 @@ TEST(HttpServerWidget, ScriptPreflightAndCallbackRequestOverLoopback) {
                       .cors_origins = {"http://shop.test"},
                       .assets = StaticAssets::load(dir)});
   std::filesystem::remove_all(dir);  // loaded at start-up: the files are in memory now
-  auto started = HttpServer::start({.address = "127.0.0.1", .port = 0},
-                                   [&](const Request& r, const std::string& a) {
-                                     return api.handle(r, a);
-                                   });
+  auto started =
+      HttpServer::start({.address = "127.0.0.1", .port = 0},
+                        [&](const Request& r, const std::string& a) { return api.handle(r, a); });
   ASSERT_TRUE(started.server) << started.error;
   Client c(started.server->port());
 
@@ -436,9 +435,9 @@ TEST(HttpServerWidget, ScriptPreflightAndCallbackRequestOverLoopback) {
   EXPECT_EQ(preflight.result(), http::status::no_content);
   EXPECT_EQ(preflight[http::field::access_control_allow_origin], "http://shop.test");
 
-  const Response created = c.send(http::verb::post, "/api/callbacks",
-                                  R"({"queue":"sales","number":"+44 1234 567890"})",
-                                  {{"Origin", "http://shop.test"}});
+  const Response created =
+      c.send(http::verb::post, "/api/callbacks", R"({"queue":"sales","number":"+44 1234 567890"})",
+             {{"Origin", "http://shop.test"}});
   EXPECT_EQ(created.result(), http::status::created) << created.body();
   EXPECT_EQ(created[http::field::access_control_allow_origin], "http://shop.test");
   EXPECT_EQ(desk.numbers(), std::vector<std::string>{"+441234567890"});

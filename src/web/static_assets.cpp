@@ -94,9 +94,10 @@ StaticAssets StaticAssets::load(const fs::path& dir, StaticAssetLimits limits) {
   std::error_code ec;
   // The directory itself may be a symlink (a deployment's choice); what is inside may not.
   if (!fs::is_directory(dir, ec)) {
-    spdlog::warn("web: static files: {} is not a readable directory; /widget.js and /widget/* "
-                 "will answer 404",
-                 dir.string());
+    spdlog::warn(
+        "web: static files: {} is not a readable directory; /widget.js and /widget/* "
+        "will answer 404",
+        dir.string());
     return assets;
   }
   fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec);
@@ -108,8 +109,8 @@ StaticAssets StaticAssets::load(const fs::path& dir, StaticAssetLimits limits) {
     if (ec) break;
     if (name.starts_with(".") || fs::is_symlink(s) || it.depth() >= kMaxDepth) {
       if (fs::is_directory(s)) it.disable_recursion_pending();
-      if (fs::is_symlink(s)) spdlog::warn("web: static files: {} is a symlink, skipped",
-                                          entry.path().string());
+      if (fs::is_symlink(s))
+        spdlog::warn("web: static files: {} is a symlink, skipped", entry.path().string());
       continue;
     }
     if (fs::is_directory(s)) continue;
@@ -120,9 +121,10 @@ StaticAssets StaticAssets::load(const fs::path& dir, StaticAssetLimits limits) {
     if (ec) break;
     if (assets.files_.size() >= limits.max_files ||
         size > limits.max_total_bytes - assets.total_bytes_) {
-      spdlog::warn("web: static files: {} ({} bytes) skipped: over the limit of {} files, {} "
-                   "bytes",
-                   entry.path().string(), size, limits.max_files, limits.max_total_bytes);
+      spdlog::warn(
+          "web: static files: {} ({} bytes) skipped: over the limit of {} files, {} "
+          "bytes",
+          entry.path().string(), size, limits.max_files, limits.max_total_bytes);
       continue;
     }
     std::ifstream in(entry.path(), std::ios::binary);
@@ -149,8 +151,8 @@ const StaticFile* StaticAssets::find(std::string_view path) const {
   return it == files_.end() ? nullptr : &it->second;
 }
 
-http::response<http::string_body> StaticAssets::serve(const http::request<http::string_body>& request,
-                                                      std::string_view path) const {
+http::response<http::string_body> StaticAssets::serve(
+    const http::request<http::string_body>& request, std::string_view path) const {
   const StaticFile* file = find(path);
   if (file == nullptr) {
     return errorResponse(http::status::not_found, "no such file", request.version(),

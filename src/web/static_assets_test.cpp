@@ -76,8 +76,7 @@ TEST(StaticAssets, IfNoneMatchWithTheETagGets304WithoutBody) {
   tree.write("widget.js", "x");
   const StaticAssets assets = StaticAssets::load(tree.root());
   const std::string etag = assets.find("/widget.js")->etag;
-  for (const std::string& header :
-       {etag, "W/" + etag, "\"other\", " + etag, std::string("*")}) {
+  for (const std::string& header : {etag, "W/" + etag, "\"other\", " + etag, std::string("*")}) {
     auto req = get("/widget.js");
     req.set(http::field::if_none_match, header);
     const auto res = assets.serve(req, "/widget.js");
