@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 namespace parley::web {
 namespace {
 
@@ -166,6 +169,22 @@ TEST(DialGuardLimits, ZeroMaxRequestsMeansNoLimitAndNothingTracked) {
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(guard.admit("a", "+1", Time{}).allowed);
   EXPECT_EQ(guard.trackedSources(), 0u);
   EXPECT_EQ(guard.trackedNumbers(), 0u);
+}
+
+TEST(DialGuardLimits, ConcurrentRequestsForOneNumberAdmitExactlyTheLimit) {
+  DialGuard guard({.per_source = {0, 0s}, .per_number = {3, 1h}});
+  std::atomic<int> admitted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        const std::string source = std::to_string(t) + "-" + std::to_string(i);
+        if (guard.admit(source, "+441234567890", Time{}).allowed) ++admitted;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(admitted.load(), 3);
 }
 
 }  // namespace
