@@ -78,6 +78,14 @@ std::string masked(std::string_view number) {
          std::string(number.substr(number.size() - 3));
 }
 
+std::string lowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 std::size_t codePoints(std::string_view utf8) {
   std::size_t n = 0;
   for (const char c : utf8) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
@@ -505,17 +513,14 @@ Response Api::getInteraction(const Request& request, std::string_view id) {
 std::optional<bool> Api::originAllowed(const Request& request) const {
   const auto it = request.find(http::field::origin);
   if (it == request.end()) return std::nullopt;
-  const std::string_view origin = sv(it->value());
+  // Browsers send scheme and host in lower case; compare so anyway.
+  const std::string origin = lowerAscii(sv(it->value()));
   for (const std::string& allowed : cors_origins_) {
-    if (allowed == "*" || allowed == origin) return true;
+    if (allowed == "*" || lowerAscii(allowed) == origin) return true;
   }
   // The server's own pages (the demo page) are same-origin: allowed without being listed.
-  const std::string_view host = sv(request[http::field::host]);
-  if (!host.empty() &&
-      (origin == "http://" + std::string(host) || origin == "https://" + std::string(host))) {
-    return true;
-  }
-  return false;
+  const std::string host = lowerAscii(sv(request[http::field::host]));
+  return !host.empty() && (origin == "http://" + host || origin == "https://" + host);
 }
 
 Response Api::withCors(const Request& request, Response response) const {

@@ -29,8 +29,9 @@
 // (Retry-After), 500 store failure (details only in the log), 503 callbacks not configured or
 // unavailable.
 //
-// CORS (public routes only): a request whose Origin is listed in ApiServices::cors_origins (or
-// "*" is listed, or it is the server's own origin) gets Access-Control-Allow-Origin echoing it;
+// CORS (public routes only): a request whose Origin is listed in ApiServices::cors_origins
+// (compared in lower case; or "*" is listed, or it is the server's own origin per the Host
+// header) gets Access-Control-Allow-Origin echoing it;
 // others get no CORS headers, and POST /api/callbacks from them is refused (403). The
 // authenticated routes never send CORS headers (the session cookie is SameSite=Strict).
 //
