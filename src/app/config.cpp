@@ -1,5 +1,6 @@
-// The config parser: sections, queues, agents, entry points and cross references. Flows are
-// read in config_flows.cpp, addresses in config_net.cpp. Key reference: docs/CONFIG.md.
+// The config parser: sections, queues (with their callback rules), agents, entry points, the
+// callbacks' dial guard, the widget and cross references. Flows are read in config_flows.cpp,
+// addresses in config_net.cpp. Key reference: docs/CONFIG.md.
 #include "app/config.h"
 
 #include <yaml-cpp/yaml.h>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cctype>
+#include <chrono>
 #include <exception>
 #include <map>
 #include <set>
@@ -16,6 +18,7 @@
 #include "app/config_reader.h"
 #include "sim/duration.h"
 #include "web/auth.h"
+#include "web/dial_guard.h"
 
 namespace parley::app {
 
@@ -167,6 +170,14 @@ constexpr std::size_t kMaxEscalationSteps = 100;
 constexpr std::size_t kMaxTrustedSources = 10'000;
 constexpr std::size_t kMaxAttributes = 100;
 constexpr std::size_t kMaxHttpUsers = 1'000;
+constexpr std::size_t kMaxCorsOrigins = 1'000;
+constexpr std::size_t kMaxPrefixes = 1'000;
+constexpr std::size_t kMaxInvitations = 1'000;
+constexpr std::size_t kMaxSchedule = 100;      // as a flow hours node
+constexpr std::size_t kMaxClosedDates = 1'000;  // as a flow hours node
+constexpr std::size_t kMaxUrlPattern = 2'048;
+constexpr std::size_t kMaxInvitationMessage = 500;
+constexpr Millis kDay{24 * 3'600'000};
 
 // Characters allowed in a SIP user part as Parley uses it (extensions, called numbers).
 bool isSipUser(std::string_view s) {
@@ -194,6 +205,76 @@ bool hasSpaceOrControl(std::string_view s) {
 bool isHex(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+}
+
+// "HH:MM" of minutes since midnight (0..1440).
+std::string clockText(int minutes) {
+  const auto two = [](int v) { return std::string(v < 10 ? "0" : "") + std::to_string(v); };
+  return two(minutes / 60) + ":" + two(minutes % 60);
+}
+
+// Why `origin` is not a CORS origin ("*" or scheme://host[:port], no path), or empty.
+std::string corsOriginProblem(std::string_view origin) {
+  if (origin == "*") return {};
+  const std::size_t sep = origin.find("://");
+  if (sep == std::string_view::npos) return "expected scheme://host[:port] or \"*\"";
+  const std::string_view scheme = origin.substr(0, sep);
+  if (scheme != "http" && scheme != "https") return "the scheme must be http or https";
+  std::string_view rest = origin.substr(sep + 3);
+  if (const std::size_t slash = rest.find_first_of("/?#"); slash != std::string_view::npos) {
+    return rest.substr(slash) == "/" ? "no path: drop the trailing /"
+                                     : "an origin has no path, query or fragment";
+  }
+  if (rest.find('@') != std::string_view::npos) return "an origin has no user or password";
+  std::string_view host = rest;
+  std::string_view port;
+  if (!rest.empty() && rest.front() == '[') {  // [v6]
+    const std::size_t close = rest.find(']');
+    if (close == std::string_view::npos) return "missing ']' after the IPv6 address";
+    host = rest.substr(1, close - 1);
+    if (host.find(':') == std::string_view::npos || !config_detail::isIpLiteral(host)) {
+      return "expected an IPv6 address in brackets";
+    }
+    const std::string_view after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return "expected ':' and a port after ']'";
+      port = after.substr(1);
+      if (port.empty()) return "missing port after ':'";
+    }
+  } else {
+    const std::size_t colon = rest.find(':');
+    if (colon != std::string_view::npos) {
+      host = rest.substr(0, colon);
+      port = rest.substr(colon + 1);
+      if (port.empty()) return "missing port after ':'";
+    }
+    if (host.empty() || host.size() > 253) return "missing host";
+    const bool host_ok = std::all_of(host.begin(), host.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
+    });
+    if (!host_ok || host.front() == '.' || host.front() == '-' || host.back() == '-' ||
+        host.find("..") != std::string_view::npos) {
+      return "bad host name";
+    }
+  }
+  if (!port.empty()) {
+    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c)) != 0;
+        })) {
+      return "the port must be 1..65535";
+    }
+    const int value = std::stoi(std::string(port));
+    if (value < 1 || value > 65535) return "the port must be 1..65535";
+  }
+  return {};
+}
+
+// web::validate() of a dial guard config that differs from the defaults only in what was just
+// read, without the key it names (the caller knows the key and its line); empty if fine.
+std::string dialGuardProblem(const web::DialGuardConfig& probe) {
+  const std::string m = web::validate(probe);
+  const std::size_t colon = m.find(": ");
+  return colon == std::string::npos ? m : m.substr(colon + 2);
 }
 
 // The line where a second YAML document starts (a --- after content or after another ---, or
@@ -314,6 +395,17 @@ class ConfigParser : public CollectingReader {
   void entryPoints(const YAML::Node& list, Config& config);
   EntryPoint entryPoint(const YAML::Node& node, const std::string& path);
   void crossChecks(const YAML::Node& root, const Config& config);
+  CallbackPolicy callbackPolicy(const YAML::Node& node, const std::string& path);
+  void callbackHours(const YAML::Node& node, const std::string& path, CallbackPolicy& policy);
+  void weekdays(const YAML::Node& node, const std::string& path, std::array<bool, 7>& out) const;
+  int timeOfDay(const YAML::Node& node, const std::string& path) const;
+  void callbacks(const YAML::Node& node, const std::string& path, CallbacksConfig& c);
+  web::RateLimit rateLimit(const YAML::Node& node, const std::string& path,
+                           web::RateLimit limit, bool per_source);
+  void widget(const YAML::Node& node, const std::string& path, Config& config);
+  web::Invitation invitation(const YAML::Node& node, const std::string& path,
+                             const Config& config);
+  void callbackChecks(const YAML::Node& root, const Config& config);
 
   std::map<std::string, std::size_t, std::less<>> queue_index_;  // queue name -> index
   std::set<std::string, std::less<>> flow_names_;
@@ -324,7 +416,8 @@ class ConfigParser : public CollectingReader {
 void ConfigParser::parse(const YAML::Node& root, Config& config) {
   if (!root.IsDefined() || root.IsNull()) return;  // an empty file: all defaults
   keys(root, "",
-       {"sip", "http", "store", "media", "routing", "queues", "agents", "entry_points", "flows"});
+       {"sip", "http", "store", "media", "routing", "queues", "agents", "entry_points", "flows",
+        "callbacks", "widget"});
   section(root, "", "sip",
           [&](const YAML::Node& n, const std::string& p) { sip(n, p, config.sip); });
   section(root, "", "http",
@@ -335,6 +428,8 @@ void ConfigParser::parse(const YAML::Node& root, Config& config) {
           [&](const YAML::Node& n, const std::string& p) { media(n, p, config.media); });
   section(root, "", "routing",
           [&](const YAML::Node& n, const std::string& p) { routing(n, p, config.routing); });
+  section(root, "", "callbacks",
+          [&](const YAML::Node& n, const std::string& p) { callbacks(n, p, config.callbacks); });
 
   // Flow names first, so entry points can be checked before the flows are read.
   if (const YAML::Node flows = get(root, "flows"); flows.IsDefined() && !flows.IsNull()) {
@@ -349,10 +444,13 @@ void ConfigParser::parse(const YAML::Node& root, Config& config) {
   queues(get(root, "queues"), config);
   agents(get(root, "agents"), config);
   entryPoints(get(root, "entry_points"), config);
+  section(root, "", "widget",
+          [&](const YAML::Node& n, const std::string& p) { widget(n, p, config); });
   section(root, "", "flows", [&](const YAML::Node& n, const std::string&) {
     config_detail::readFlows(*this, n, config);
   });
   crossChecks(root, config);
+  callbackChecks(root, config);
 }
 
 void ConfigParser::sip(const YAML::Node& node, const std::string& path, SipConfig& s) {
@@ -454,7 +552,7 @@ void ConfigParser::sip(const YAML::Node& node, const std::string& path, SipConfi
 }
 
 void ConfigParser::http(const YAML::Node& node, const std::string& path, HttpConfig& h) {
-  keys(node, path, {"listen", "users", "session_idle_timeout"});
+  keys(node, path, {"listen", "users", "session_idle_timeout", "cors_origins", "ui_dir"});
   field(node, path, "listen", [&](const YAML::Node& n, const std::string& p) {
     h.listen = config_detail::listenAddress(*this, n, p, 8080);
   });
@@ -479,6 +577,29 @@ void ConfigParser::http(const YAML::Node& node, const std::string& path, HttpCon
         }
       },
       true);
+  field(
+      node, path, "cors_origins",
+      [&](const YAML::Node& n, const std::string& p) {
+        if (n.IsNull()) return;
+        list(n, p, kMaxCorsOrigins, "origins (\"https://shop.example.com\" or \"*\")");
+        for (std::size_t i = 0; i < n.size(); ++i) {
+          attempt([&] {
+            const std::string ip = at(p, i);
+            const std::string origin = lower(scalar(n[i], ip));
+            if (const std::string bad = corsOriginProblem(origin); !bad.empty()) {
+              fail(n[i], ip, "\"" + origin + "\": " + bad);
+            }
+            if (std::find(h.cors_origins.begin(), h.cors_origins.end(), origin) !=
+                h.cors_origins.end()) {
+              fail(n[i], ip, "\"" + origin + "\" is given twice");
+            }
+            h.cors_origins.push_back(origin);
+          });
+        }
+      },
+      true);
+  field(node, path, "ui_dir",
+        [&](const YAML::Node& n, const std::string& p) { h.ui_dir = text(n, p); });
 }
 
 HttpUser ConfigParser::httpUser(const YAML::Node& node, const std::string& path) {
@@ -664,7 +785,7 @@ QueueEntry ConfigParser::queue(const YAML::Node& node, const std::string& path, 
        {"name", "strategy", "sl_seconds", "short_abandon", "wrap_up", "offer_timeout",
         "retry_other_agent_for", "abandon_resume_window", "max_wait", "on_max_wait", "max_length",
         "on_max_length", "escalation", "music", "announce_every", "announce_position",
-        "announce_wait", "callback_key", "record"});
+        "announce_wait", "callback_key", "record", "callbacks"});
   QueueEntry q;
   engine::QueueConfig& r = q.routing;
   if (!has(node, "name")) errorAt(node, join(path, "name"), "missing (required)");
@@ -751,7 +872,339 @@ QueueEntry ConfigParser::queue(const YAML::Node& node, const std::string& path, 
       true);
   field(node, path, "record",
         [&](const YAML::Node& n, const std::string& p) { q.record = boolean(n, p); });
+  // `callbacks:` with no value takes callbacks with every default.
+  field(
+      node, path, "callbacks",
+      [&](const YAML::Node& n, const std::string& p) { q.callbacks = callbackPolicy(n, p); },
+      true);
   return q;
+}
+
+CallbackPolicy ConfigParser::callbackPolicy(const YAML::Node& node, const std::string& path) {
+  CallbackPolicy c;
+  c.enabled = true;
+  if (node.IsNull()) return c;
+  keys(node, path,
+       {"enabled", "order", "max_attempts", "retry_after", "customer_ring", "priority",
+        "scheduled_priority", "hours", "slot_length", "slot_capacity", "horizon_days",
+        "min_lead", "max_open"});
+  field(node, path, "enabled",
+        [&](const YAML::Node& n, const std::string& p) { c.enabled = boolean(n, p); });
+  field(node, path, "order", [&](const YAML::Node& n, const std::string& p) {
+    const std::string s = scalar(n, p);
+    if (s == "agent-first") {
+      c.customer_first = false;
+    } else if (s == "customer-first") {
+      c.customer_first = true;
+    } else {
+      fail(n, p, "unknown order \"" + s + "\" (expected agent-first or customer-first)");
+    }
+  });
+  field(node, path, "max_attempts", [&](const YAML::Node& n, const std::string& p) {
+    c.max_attempts = static_cast<int>(integer(n, p, 1, 10));
+  });
+  field(node, path, "retry_after", [&](const YAML::Node& n, const std::string& p) {
+    c.retry_after = duration(n, p);
+    if (c.retry_after < Millis{30'000} || c.retry_after > kDay) {
+      fail(n, p, "must be 30s..24h, got " + sim::formatDuration(c.retry_after));
+    }
+  });
+  field(node, path, "customer_ring", [&](const YAML::Node& n, const std::string& p) {
+    c.customer_ring = duration(n, p);
+    if (c.customer_ring < Millis{5'000} || c.customer_ring > Millis{120'000}) {
+      fail(n, p, "must be 5s..120s, got " + sim::formatDuration(c.customer_ring));
+    }
+  });
+  field(node, path, "priority", [&](const YAML::Node& n, const std::string& p) {
+    c.priority = static_cast<int>(integer(n, p, -1'000'000, 1'000'000));
+  });
+  field(node, path, "scheduled_priority", [&](const YAML::Node& n, const std::string& p) {
+    c.scheduled_priority = static_cast<int>(integer(n, p, -1'000'000, 1'000'000));
+  });
+  section(node, path, "hours",
+          [&](const YAML::Node& n, const std::string& p) { callbackHours(n, p, c); });
+  field(node, path, "slot_length", [&](const YAML::Node& n, const std::string& p) {
+    c.slot_length = duration(n, p);
+    if (c.slot_length < Millis{5 * 60'000} || c.slot_length > kDay ||
+        kDay.count() % c.slot_length.count() != 0) {
+      fail(n, p,
+           "must be at least 5m and divide 24h (such as 5m, 10m, 15m, 30m, 1h), got " +
+               sim::formatDuration(c.slot_length));
+    }
+  });
+  field(node, path, "slot_capacity", [&](const YAML::Node& n, const std::string& p) {
+    c.slot_capacity = static_cast<int>(integer(n, p, 0, 100'000));
+  });
+  field(node, path, "horizon_days", [&](const YAML::Node& n, const std::string& p) {
+    c.horizon_days = static_cast<int>(integer(n, p, 1, 60));
+  });
+  field(node, path, "min_lead", [&](const YAML::Node& n, const std::string& p) {
+    c.min_lead = duration(n, p);
+    if (c.min_lead < Millis{0} || c.min_lead > 60 * kDay) {
+      fail(n, p, "must be 0..60d, got " + sim::formatDuration(c.min_lead));
+    }
+  });
+  field(node, path, "max_open", [&](const YAML::Node& n, const std::string& p) {
+    c.max_open = static_cast<std::size_t>(integer(n, p, 1, 10'000'000));
+  });
+  if (c.slot_capacity > 0 && c.min_lead >= c.horizon_days * kDay) {
+    errorAt(get(node, "min_lead"), join(path, "min_lead"),
+            "is not less than horizon_days (" + std::to_string(c.horizon_days) +
+                " days): no slot could ever be booked");
+  }
+  return c;
+}
+
+// The fields of a flow hours node (config_flows.cpp reads those inside its FlowReader, which
+// this file cannot reach), with the same checks as flow::validateFlow() makes of them.
+void ConfigParser::callbackHours(const YAML::Node& node, const std::string& path,
+                                 CallbackPolicy& policy) {
+  keys(node, path, {"schedule", "closed_dates"});
+  if (!has(node, "schedule")) {
+    errorAt(node, join(path, "schedule"),
+            "missing: give opening ranges, or leave out hours to take callbacks at any time");
+  }
+  field(node, path, "schedule", [&](const YAML::Node& list_node, const std::string& p) {
+    list(list_node, p, kMaxSchedule, "opening ranges {days, from, to}");
+    if (list_node.size() == 0) fail(list_node, p, "needs at least one opening range");
+    for (std::size_t i = 0; i < list_node.size(); ++i) {
+      const std::string rp = at(p, i);
+      attempt([&] {
+        const YAML::Node item = list_node[i];
+        keys(item, rp, {"days", "from", "to"});
+        for (const std::string_view k : {"days", "from", "to"}) {
+          if (!has(item, k)) errorAt(item, join(rp, k), "missing (required)");
+        }
+        flow::OpenRange range;
+        bool from_ok = false;
+        bool to_ok = false;
+        field(item, rp, "days", [&](const YAML::Node& d, const std::string& dp) {
+          if (d.IsSequence()) {
+            list(d, dp, 7, "days");
+            for (std::size_t k = 0; k < d.size(); ++k) {
+              attempt([&] { weekdays(d[k], at(dp, k), range.days); });
+            }
+          } else {
+            weekdays(d, dp, range.days);
+          }
+        });
+        field(item, rp, "from", [&](const YAML::Node& v, const std::string& vp) {
+          range.from_minute = timeOfDay(v, vp);
+          if (range.from_minute >= 1440) fail(v, vp, "must be 00:00..23:59");
+          from_ok = true;
+        });
+        field(item, rp, "to", [&](const YAML::Node& v, const std::string& vp) {
+          range.to_minute = timeOfDay(v, vp);
+          if (range.to_minute == 0) fail(v, vp, "must be 00:01..24:00");
+          to_ok = true;
+        });
+        if (from_ok && to_ok && range.from_minute >= range.to_minute) {
+          errorAt(get(item, "to"), join(rp, "to"),
+                  "must be after from (split an overnight opening into two ranges)");
+        }
+        policy.schedule.push_back(range);
+      });
+    }
+  });
+  field(node, path, "closed_dates", [&](const YAML::Node& list_node, const std::string& p) {
+    list(list_node, p, kMaxClosedDates, "dates");
+    for (std::size_t i = 0; i < list_node.size(); ++i) {
+      attempt([&] {
+        const std::string s = scalar(list_node[i], at(p, i));
+        const auto date = flow::parseDate(s);
+        if (!date) fail(list_node[i], at(p, i), "expected a date YYYY-MM-DD, got \"" + s + "\"");
+        policy.closed_dates.push_back(*date);
+      });
+    }
+  });
+}
+
+// "mon", "monday", or a range "mon-fri" (wrapping: "sat-sun", "fri-mon"), as in flow hours.
+void ConfigParser::weekdays(const YAML::Node& node, const std::string& path,
+                            std::array<bool, 7>& out) const {
+  const std::string s = scalar(node, path);
+  const std::size_t dash = s.find('-');
+  const auto first = flow::parseWeekday(s.substr(0, dash));
+  const auto last = dash == std::string::npos ? first : flow::parseWeekday(s.substr(dash + 1));
+  if (!first || !last) {
+    fail(node, path, "expected a day (mon..sun) or a range such as mon-fri, got \"" + s + "\"");
+  }
+  for (auto d = static_cast<std::size_t>(*first);; d = (d + 1) % 7) {
+    out[d] = true;
+    if (d == static_cast<std::size_t>(*last)) break;
+  }
+}
+
+int ConfigParser::timeOfDay(const YAML::Node& node, const std::string& path) const {
+  const std::string s = scalar(node, path);
+  const auto t = flow::parseTimeOfDay(s);
+  if (!t) fail(node, path, "expected a time HH:MM (00:00..24:00), got \"" + s + "\"");
+  return *t;
+}
+
+void ConfigParser::callbacks(const YAML::Node& node, const std::string& path,
+                             CallbacksConfig& c) {
+  keys(node, path,
+       {"caller_id", "country_code", "national_prefix", "allowed_prefixes", "denied_prefixes",
+        "rate_limit"});
+  web::DialGuardConfig& g = c.dial_guard;
+  const std::size_t errors_before = errors().size();
+  field(node, path, "caller_id", [&](const YAML::Node& n, const std::string& p) {
+    c.caller_id = sipUser(n, p, scalar(n, p));
+  });
+  // Each key is checked by web::validate() on its own, so an error points at its line.
+  field(node, path, "country_code", [&](const YAML::Node& n, const std::string& p) {
+    web::DialGuardConfig probe;
+    probe.country_code = scalar(n, p);
+    if (const std::string bad = dialGuardProblem(probe); !bad.empty()) fail(n, p, bad);
+    g.country_code = probe.country_code;
+  });
+  // `national_prefix:` with no value (or "") means every number without "+" is national.
+  field(
+      node, path, "national_prefix",
+      [&](const YAML::Node& n, const std::string& p) {
+        web::DialGuardConfig probe;
+        probe.national_prefix = n.IsNull() ? std::string() : scalar(n, p);
+        if (const std::string bad = dialGuardProblem(probe); !bad.empty()) fail(n, p, bad);
+        g.national_prefix = probe.national_prefix;
+      },
+      true);
+  for (const std::string_view key : {"allowed_prefixes", "denied_prefixes"}) {
+    std::vector<std::string>& out =
+        key == "allowed_prefixes" ? g.allowed_prefixes : g.denied_prefixes;
+    field(
+        node, path, key,
+        [&](const YAML::Node& n, const std::string& p) {
+          if (n.IsNull()) return;
+          list(n, p, kMaxPrefixes, "E.164 prefixes such as \"+44\"");
+          for (std::size_t i = 0; i < n.size(); ++i) {
+            attempt([&] {
+              web::DialGuardConfig probe;
+              probe.allowed_prefixes.push_back(scalar(n[i], at(p, i)));
+              if (const std::string bad = dialGuardProblem(probe); !bad.empty()) {
+                fail(n[i], at(p, i), bad);
+              }
+              out.push_back(probe.allowed_prefixes.front());
+            });
+          }
+        },
+        true);
+  }
+  section(node, path, "rate_limit", [&](const YAML::Node& n, const std::string& p) {
+    keys(n, p, {"per_source", "per_number"});
+    section(n, p, "per_source", [&](const YAML::Node& v, const std::string& vp) {
+      g.per_source = rateLimit(v, vp, g.per_source, true);
+    });
+    section(n, p, "per_number", [&](const YAML::Node& v, const std::string& vp) {
+      g.per_number = rateLimit(v, vp, g.per_number, false);
+    });
+  });
+  // Anything the per-key checks above did not cover (a rule added to web::validate() later).
+  if (const std::string bad = web::validate(g); !bad.empty() && errors().size() == errors_before) {
+    errorAt(node, path, bad);
+  }
+}
+
+// {max: N, window: DURATION}; N 0 turns the limit off.
+web::RateLimit ConfigParser::rateLimit(const YAML::Node& node, const std::string& path,
+                                       web::RateLimit limit, bool per_source) {
+  keys(node, path, {"max", "window"});
+  const auto check = [&](web::RateLimit candidate, const YAML::Node& at_node,
+                         const std::string& at_path) {
+    web::DialGuardConfig probe;
+    (per_source ? probe.per_source : probe.per_number) = candidate;
+    if (const std::string bad = dialGuardProblem(probe); !bad.empty()) {
+      fail(at_node, at_path, bad);
+    }
+  };
+  // Each key is checked with the other one valid, so the error names the key at fault.
+  field(node, path, "max", [&](const YAML::Node& n, const std::string& p) {
+    const int max = static_cast<int>(integer(n, p, 0, 1'000'000'000));
+    check({max, std::chrono::seconds(1)}, n, p);
+    limit.max_requests = max;
+  });
+  field(node, path, "window", [&](const YAML::Node& n, const std::string& p) {
+    const auto window = std::chrono::duration_cast<std::chrono::seconds>(wholeSeconds(n, p));
+    check({1, window}, n, p);
+    limit.window = window;
+  });
+  return limit;
+}
+
+void ConfigParser::widget(const YAML::Node& node, const std::string& path, Config& config) {
+  keys(node, path, {"invitations"});
+  field(
+      node, path, "invitations",
+      [&](const YAML::Node& n, const std::string& p) {
+        if (n.IsNull()) return;
+        list(n, p, kMaxInvitations, "invitations {url, after, from, to, message, queue}");
+        for (std::size_t i = 0; i < n.size(); ++i) {
+          attempt([&] {
+            config.widget.invitations.push_back(invitation(n[i], at(p, i), config));
+          });
+        }
+      },
+      true);
+}
+
+web::Invitation ConfigParser::invitation(const YAML::Node& node, const std::string& path,
+                                         const Config& config) {
+  keys(node, path, {"url", "after", "from", "to", "message", "queue"});
+  web::Invitation inv;
+  if (!has(node, "message")) errorAt(node, join(path, "message"), "missing (required)");
+  field(node, path, "url", [&](const YAML::Node& n, const std::string& p) {
+    inv.url = text(n, p);
+    if (inv.url.size() > kMaxUrlPattern) {
+      fail(n, p, "at most " + std::to_string(kMaxUrlPattern) + " characters");
+    }
+  });
+  field(node, path, "after", [&](const YAML::Node& n, const std::string& p) {
+    const Millis d = duration(n, p);
+    if (d < Millis{0} || d > kDay || d.count() % 1'000 != 0) {
+      fail(n, p, "must be whole seconds, 0..24h");
+    }
+    inv.after_s = static_cast<int>(d.count() / 1'000);
+  });
+  int from = 0;
+  int to = 1440;
+  field(node, path, "from", [&](const YAML::Node& n, const std::string& p) {
+    from = timeOfDay(n, p);
+    if (from >= 1440) fail(n, p, "must be 00:00..23:59");
+    inv.from = clockText(from);
+  });
+  field(node, path, "to", [&](const YAML::Node& n, const std::string& p) {
+    to = timeOfDay(n, p);
+    // The widget reads equal bounds as an empty window; to < from wraps past midnight.
+    if (to == from) fail(n, p, "equals from: the invitation would never show");
+    inv.to = clockText(to);
+  });
+  field(node, path, "message", [&](const YAML::Node& n, const std::string& p) {
+    inv.message = text(n, p);
+    if (inv.message.size() > kMaxInvitationMessage) {
+      fail(n, p, "at most " + std::to_string(kMaxInvitationMessage) + " characters");
+    }
+  });
+  field(node, path, "queue", [&](const YAML::Node& n, const std::string& p) {
+    const std::size_t q = queueRef(n, p);
+    inv.queue = name(n, p);
+    if (q < config.queues.size() && config.queues[q].routing.name == inv.queue &&
+        !config.queues[q].takesCallbacks()) {
+      fail(n, p,
+           "queue \"" + inv.queue +
+               "\" takes no callbacks (give it a callbacks block): an invitation offers one");
+    }
+  });
+  return inv;
+}
+
+void ConfigParser::callbackChecks(const YAML::Node& root, const Config& config) {
+  if (config.sip.outbound_trunk) return;
+  const YAML::Node queue_nodes = get(root, "queues");
+  for (std::size_t q = 0; q < config.queues.size(); ++q) {
+    if (!config.queues[q].takesCallbacks()) continue;
+    errorAt(keyNode(queue_nodes[q], "callbacks"), join(at("queues", q), "callbacks"),
+            "needs sip.outbound_trunk: callbacks dial customers through the outbound trunk");
+  }
 }
 
 void ConfigParser::agents(const YAML::Node& node, Config& config) {

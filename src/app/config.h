@@ -1,5 +1,6 @@
 // The server configuration: one YAML file with the SIP, HTTP, store and media settings, the
-// routing queues and agents, the entry points and the IVR flows. docs/CONFIG.md is the
+// routing queues (with their callback rules) and agents, the entry points, the IVR flows, the
+// numbers callbacks may dial and the web widget's invitations. docs/CONFIG.md is the
 // reference for every key; examples/demo.yaml is the demo.
 //
 // parseConfig() reads YAML text (the caller reads the file, so parsing does no I/O), checks
@@ -17,11 +18,14 @@
 #include <string_view>
 #include <vector>
 
+#include "app/callback_book.h"
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "engine/types.h"
 #include "flow/flow.h"
 #include "sim/yaml_reader.h"
+#include "web/api.h"
+#include "web/dial_guard.h"
 #include "web/role.h"
 
 namespace parley::app {
@@ -94,6 +98,11 @@ struct HttpConfig {
   ListenAddress listen{"127.0.0.1", 8080};
   std::vector<HttpUser> users;               // names unique
   Millis session_idle_timeout{30 * 60'000};  // a browser session ends after this long unused
+  // Origins whose pages may call the public routes (widget, callbacks): "*" or
+  // "scheme://host[:port]" in lower case, no path, no repeats. The server's own origin is
+  // always allowed (web::Api).
+  std::vector<std::string> cors_origins;
+  std::string ui_dir = "ui/dist";  // widget.js and widget/*, loaded at start-up
 };
 
 struct StoreConfig {
@@ -133,6 +142,10 @@ struct QueueEntry {
   bool announce_wait = true;
   std::optional<char> callback_key;
   bool record = false;  // record answered calls (caller and agent on separate channels)
+  // Set iff the queue has a `callbacks:` block; `enabled` is false only for `enabled: false`.
+  // A queue with enabled callbacks implies Config::sip.outbound_trunk is set.
+  std::optional<CallbackPolicy> callbacks;
+  bool takesCallbacks() const { return callbacks && callbacks->enabled; }
 };
 
 struct NamedSkill {
@@ -165,6 +178,21 @@ struct EntryPoint {
   std::vector<flow::Assignment> attributes;
 };
 
+// Settings shared by every queue's callbacks (config: top-level `callbacks`).
+struct CallbacksConfig {
+  std::string caller_id = "parley";  // From user on calls to customers (a SIP user)
+  // Which numbers may be called back and how often (POST /api/callbacks); passed
+  // web::validate().
+  web::DialGuardConfig dial_guard;
+};
+
+// The embeddable widget (config: top-level `widget`).
+struct WidgetConfig {
+  // Proactive invitations for GET /api/widget/config, in file order. Each `queue` is empty or
+  // names a queue that takes callbacks; `from`/`to` are empty or "HH:MM".
+  std::vector<web::Invitation> invitations;
+};
+
 struct Config {
   SipConfig sip;
   HttpConfig http;
@@ -177,6 +205,8 @@ struct Config {
   // Each passed flow::validateFlow(); queue nodes name queues in `queues` and carry their
   // queue's voice defaults.
   std::vector<flow::Flow> flows;
+  CallbacksConfig callbacks;
+  WidgetConfig widget;
 
   const QueueEntry* findQueue(std::string_view name) const;
   const AgentEntry* findAgent(std::string_view extension) const;

@@ -1,10 +1,13 @@
 // Server config parsing: the demo, defaults, errors that name file, line and key, cross
-// references, credentials, and the translation into engine queues and agents.
+// references, credentials, callbacks and the widget, and the translation into engine queues and
+// agents.
 #include "app/config.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -329,7 +332,7 @@ TEST(Config, FlowReferencesAreCheckedWithLines) {
   // Node type typo.
   EXPECT_EQ(onlyError(std::string(kBase) + "      x:\n        hangpu: {}\n").text,
             "test.yaml:18: flows.main.nodes.x.hangpu: unknown node type \"hangpu\" (expected one "
-            "of play, menu, collect, set, hours, queue, transfer, hangup)");
+            "of play, menu, collect, set, hours, queue, transfer, callback, hangup)");
   // An unquoted # starts a comment.
   const ConfigError e = onlyError(std::string(kBase) +
                                   "      c:\n        collect:\n          attribute: acct\n"
@@ -606,6 +609,413 @@ agents:
   EXPECT_EQ(a.capacity.total, 3);
   EXPECT_EQ(engine.members(ids.queues[1]).size(), 2u);
   EXPECT_EQ(engine.agentState(ids.agents[1]), engine::AgentState::LoggedOut);
+}
+
+// --- callbacks and the widget (issue 5) --------------------------------------------------------
+
+// The 1-based line of the first line of `text` containing `needle` (0 if none).
+int lineOf(const std::string& text, const std::string& needle) {
+  const std::size_t at = text.find(needle);
+  if (at == std::string::npos) return 0;
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+}
+
+// A config with an outbound trunk and queue `sales` whose callbacks block is `block` (lines
+// indented by six spaces), then `tail`.
+std::string withCallbacks(const std::string& block, const std::string& tail = "") {
+  return "sip:\n  outbound_trunk: {uri: \"sip:127.0.0.1:5070\"}\nqueues:\n  - name: sales\n"
+         "    callbacks:\n" +
+         block + "  - name: support\n" + tail;
+}
+
+// `text` must fail with exactly one error, at the line holding `needle` and at key `path`.
+void expectErrorAt(const std::string& text, const std::string& needle, const std::string& path) {
+  const ConfigError e = onlyError(text);
+  EXPECT_EQ(e.path, path) << e.text << "\nin:\n" << text;
+  EXPECT_EQ(e.line, lineOf(text, needle)) << e.text << "\nin:\n" << text;
+  EXPECT_TRUE(e.text.starts_with("test.yaml:" + std::to_string(e.line) + ": " + path + ": "))
+      << e.text;
+}
+
+TEST(ConfigCallbacks, EveryQueueKeyParses) {
+  const ConfigParse p = parse(withCallbacks(R"(      order: customer-first
+      max_attempts: 5
+      retry_after: 10m
+      customer_ring: 45s
+      priority: 2
+      scheduled_priority: 7
+      hours:
+        schedule:
+          - {days: mon-fri, from: "08:00", to: "20:00"}
+          - {days: [sat], from: "09:00", to: "13:00"}
+        closed_dates: ["2026-12-25"]
+      slot_length: 30m
+      slot_capacity: 4
+      horizon_days: 14
+      min_lead: 1h
+      max_open: 500
+)"));
+  ASSERT_TRUE(p) << dump(p);
+  const QueueEntry& q = p.config->queues[0];
+  ASSERT_TRUE(q.callbacks.has_value());
+  const CallbackPolicy& c = *q.callbacks;
+  EXPECT_TRUE(c.enabled);
+  EXPECT_TRUE(q.takesCallbacks());
+  EXPECT_TRUE(c.customer_first);
+  EXPECT_EQ(c.max_attempts, 5);
+  EXPECT_EQ(c.retry_after, Millis{600'000});
+  EXPECT_EQ(c.customer_ring, Millis{45'000});
+  EXPECT_EQ(c.priority, 2);
+  EXPECT_EQ(c.scheduled_priority, 7);
+  ASSERT_EQ(c.schedule.size(), 2u);
+  EXPECT_EQ(c.schedule[0].days, (std::array<bool, 7>{true, true, true, true, true, false, false}));
+  EXPECT_EQ(c.schedule[0].from_minute, 8 * 60);
+  EXPECT_EQ(c.schedule[0].to_minute, 20 * 60);
+  EXPECT_EQ(c.schedule[1].days,
+            (std::array<bool, 7>{false, false, false, false, false, true, false}));
+  EXPECT_EQ(c.schedule[1].to_minute, 13 * 60);
+  ASSERT_EQ(c.closed_dates.size(), 1u);
+  EXPECT_EQ(c.closed_dates[0].month, 12);
+  EXPECT_EQ(c.closed_dates[0].day, 25);
+  EXPECT_EQ(c.slot_length, Millis{1'800'000});
+  EXPECT_EQ(c.slot_capacity, 4);
+  EXPECT_EQ(c.horizon_days, 14);
+  EXPECT_EQ(c.min_lead, Millis{3'600'000});
+  EXPECT_EQ(c.max_open, 500u);
+  EXPECT_FALSE(p.config->queues[1].callbacks.has_value());
+  EXPECT_FALSE(p.config->queues[1].takesCallbacks());
+}
+
+TEST(ConfigCallbacks, AnEmptyBlockTakesCallbacksWithTheDefaults) {
+  for (const std::string block : {"      {}\n", "", "      order: agent-first\n"}) {
+    const ConfigParse p = parse(withCallbacks(block));
+    ASSERT_TRUE(p) << dump(p);
+    ASSERT_TRUE(p.config->queues[0].callbacks.has_value());
+    const CallbackPolicy& c = *p.config->queues[0].callbacks;
+    CallbackPolicy defaults;
+    EXPECT_TRUE(c.enabled);
+    EXPECT_FALSE(c.customer_first);
+    EXPECT_EQ(c.max_attempts, 3);
+    EXPECT_EQ(c.retry_after, Millis{300'000});
+    EXPECT_EQ(c.customer_ring, Millis{30'000});
+    EXPECT_EQ(c.priority, 0);
+    EXPECT_EQ(c.scheduled_priority, 5);
+    EXPECT_TRUE(c.schedule.empty());  // always open
+    EXPECT_TRUE(c.closed_dates.empty());
+    EXPECT_EQ(c.slot_length, Millis{900'000});
+    EXPECT_EQ(c.slot_capacity, 0);  // no booking
+    EXPECT_EQ(c.horizon_days, 7);
+    EXPECT_EQ(c.min_lead, Millis{900'000});
+    EXPECT_EQ(c.max_open, 10'000u);
+    EXPECT_EQ(c.max_open, defaults.max_open);
+  }
+}
+
+TEST(ConfigCallbacks, EnabledFalseKeepsThePolicyButTakesNoCallbacks) {
+  // Off: no outbound trunk needed.
+  const ConfigParse p =
+      parse("queues:\n  - name: sales\n    callbacks: {enabled: false, max_attempts: 2}\n");
+  ASSERT_TRUE(p) << dump(p);
+  ASSERT_TRUE(p.config->queues[0].callbacks.has_value());
+  EXPECT_FALSE(p.config->queues[0].callbacks->enabled);
+  EXPECT_EQ(p.config->queues[0].callbacks->max_attempts, 2);
+  EXPECT_FALSE(p.config->queues[0].takesCallbacks());
+}
+
+TEST(ConfigCallbacks, BadQueueValuesNameLineAndKey) {
+  struct Case {
+    std::string block;  // one or more lines of the callbacks block
+    std::string needle;
+    std::string key;  // under queues[0].callbacks
+  };
+  const std::vector<Case> cases = {
+      {"      order: sideways\n", "sideways", "order"},
+      {"      max_attempts: 0\n", "max_attempts", "max_attempts"},
+      {"      max_attempts: 11\n", "max_attempts", "max_attempts"},
+      {"      retry_after: 29s\n", "retry_after", "retry_after"},
+      {"      retry_after: soon\n", "retry_after", "retry_after"},
+      {"      customer_ring: 4s\n", "customer_ring", "customer_ring"},
+      {"      customer_ring: 121s\n", "customer_ring", "customer_ring"},
+      {"      priority: high\n", "priority", "priority"},
+      {"      scheduled_priority: 1.5\n", "scheduled_priority", "scheduled_priority"},
+      {"      slot_length: 7m\n", "slot_length", "slot_length"},  // 1440 / 7 is not whole
+      {"      slot_length: 4m\n", "slot_length", "slot_length"},
+      {"      slot_length: 25h\n", "slot_length", "slot_length"},
+      {"      slot_capacity: -1\n", "slot_capacity", "slot_capacity"},
+      {"      horizon_days: 0\n", "horizon_days", "horizon_days"},
+      {"      horizon_days: 61\n", "horizon_days", "horizon_days"},
+      {"      min_lead: later\n", "min_lead", "min_lead"},
+      {"      slot_capacity: 1\n      horizon_days: 1\n      min_lead: 1d\n", "min_lead",
+       "min_lead"},
+      {"      max_open: 0\n", "max_open", "max_open"},
+      {"      enabled: maybe\n", "enabled", "enabled"},
+      {"      retry_afte: 5m\n", "retry_afte", "retry_afte"},
+      {"      hours:\n        closed_dates: [\"2026-12-25\"]\n", "closed_dates", "hours.schedule"},
+      {"      hours: {schedule: []}\n", "hours:", "hours.schedule"},
+      {"      hours:\n        schedule:\n          - {days: funday, from: \"08:00\", to: "
+       "\"17:00\"}\n",
+       "funday", "hours.schedule[0].days"},
+      {"      hours:\n        schedule:\n          - {days: mon, from: \"18:00\", to: "
+       "\"08:00\"}\n",
+       "18:00", "hours.schedule[0].to"},
+      {"      hours:\n        schedule:\n          - {days: mon, from: \"8am\", to: \"17:00\"}\n",
+       "8am", "hours.schedule[0].from"},
+      {"      hours:\n        schedule:\n          - {days: mon, to: \"17:00\"}\n", "days: mon",
+       "hours.schedule[0].from"},
+      {"      hours:\n        schedule:\n          - {days: mon, from: \"08:00\", to: "
+       "\"17:00\"}\n        closed_dates: [\"2026-02-30\"]\n",
+       "2026-02-30", "hours.closed_dates[0]"},
+      {"      hours:\n        schedule: []\n        open: yes\n", "open:", "hours.open"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.block);
+    const std::string text = withCallbacks(c.block);
+    if (c.block.find("schedule: []\n        open") != std::string::npos) {
+      // Two mistakes: both reported, the unknown key among them.
+      const ConfigParse p = parse(text);
+      EXPECT_TRUE(hasError(p, lineOf(text, c.needle), "queues[0].callbacks." + c.key)) << dump(p);
+      continue;
+    }
+    expectErrorAt(text, c.needle, "queues[0].callbacks." + c.key);
+  }
+  EXPECT_EQ(onlyError(withCallbacks("      order: sideways\n")).message,
+            "unknown order \"sideways\" (expected agent-first or customer-first)");
+  EXPECT_EQ(onlyError(withCallbacks("      slot_length: 7m\n")).message,
+            "must be at least 5m and divide 24h (such as 5m, 10m, 15m, 30m, 1h), got 7m");
+}
+
+TEST(ConfigCallbacks, QueueCallbacksNeedTheOutboundTrunk) {
+  const std::string text = R"(queues:
+  - name: sales
+  - name: support
+    callbacks:
+      max_attempts: 2
+)";
+  const ConfigError e = onlyError(text);
+  EXPECT_EQ(e.text,
+            "test.yaml:4: queues[1].callbacks: needs sip.outbound_trunk: callbacks dial customers "
+            "through the outbound trunk");
+  // With the trunk it is fine.
+  EXPECT_TRUE(parse("sip:\n  outbound_trunk: {uri: \"sip:trunk.example.com\"}\n" + text));
+}
+
+TEST(ConfigCallbacks, TopLevelBlockParsesIntoTheDialGuard) {
+  const ConfigParse p = parse(R"(callbacks:
+  caller_id: "+442071234567"
+  country_code: "44"
+  national_prefix: "0"
+  allowed_prefixes: ["+44", "+353"]
+  denied_prefixes: ["+449", "+4470"]
+  rate_limit:
+    per_source: {max: 10, window: 30m}
+    per_number: {max: 0, window: 1h}
+)");
+  ASSERT_TRUE(p) << dump(p);
+  const CallbacksConfig& c = p.config->callbacks;
+  EXPECT_EQ(c.caller_id, "+442071234567");
+  EXPECT_EQ(c.dial_guard.country_code, "44");
+  EXPECT_EQ(c.dial_guard.national_prefix, "0");
+  EXPECT_EQ(c.dial_guard.allowed_prefixes, (std::vector<std::string>{"+44", "+353"}));
+  EXPECT_EQ(c.dial_guard.denied_prefixes, (std::vector<std::string>{"+449", "+4470"}));
+  EXPECT_EQ(c.dial_guard.per_source.max_requests, 10);
+  EXPECT_EQ(c.dial_guard.per_source.window, std::chrono::minutes(30));
+  EXPECT_EQ(c.dial_guard.per_number.max_requests, 0);  // no limit
+  EXPECT_EQ(c.dial_guard.per_number.window, std::chrono::hours(1));
+  EXPECT_TRUE(web::validate(c.dial_guard).empty());
+
+  // An empty national prefix: every number without "+" is national.
+  const ConfigParse empty_prefix = parse("callbacks:\n  country_code: \"1\"\n  national_prefix:\n");
+  ASSERT_TRUE(empty_prefix) << dump(empty_prefix);
+  EXPECT_EQ(empty_prefix.config->callbacks.dial_guard.national_prefix, "");
+  // Only one limit given: the other keeps its default.
+  const ConfigParse one = parse("callbacks:\n  rate_limit:\n    per_number: {max: 1}\n");
+  ASSERT_TRUE(one) << dump(one);
+  EXPECT_EQ(one.config->callbacks.dial_guard.per_number.max_requests, 1);
+  EXPECT_EQ(one.config->callbacks.dial_guard.per_number.window, std::chrono::hours(1));
+  EXPECT_EQ(one.config->callbacks.dial_guard.per_source.max_requests, 5);
+}
+
+TEST(ConfigCallbacks, TopLevelDefaults) {
+  const ConfigParse p = parse("");
+  ASSERT_TRUE(p) << dump(p);
+  const CallbacksConfig& c = p.config->callbacks;
+  const web::DialGuardConfig defaults;
+  EXPECT_EQ(c.caller_id, "parley");
+  EXPECT_EQ(c.dial_guard.country_code, "");
+  EXPECT_EQ(c.dial_guard.national_prefix, "0");
+  EXPECT_TRUE(c.dial_guard.allowed_prefixes.empty());
+  EXPECT_TRUE(c.dial_guard.denied_prefixes.empty());
+  EXPECT_EQ(c.dial_guard.per_source.max_requests, 5);
+  EXPECT_EQ(c.dial_guard.per_source.window, std::chrono::minutes(10));
+  EXPECT_EQ(c.dial_guard.per_number.max_requests, 3);
+  EXPECT_EQ(c.dial_guard.per_number.window, std::chrono::hours(1));
+  EXPECT_EQ(c.dial_guard.max_tracked_keys, defaults.max_tracked_keys);
+  EXPECT_TRUE(parse("callbacks:\n").config->callbacks.caller_id == "parley");
+}
+
+TEST(ConfigCallbacks, BadTopLevelValuesNameLineAndKey) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"callbacks:\n  caller_id: \"a b\"\n", "callbacks.caller_id"},
+      {"callbacks:\n  country_code: \"044\"\n", "callbacks.country_code"},
+      {"callbacks:\n  country_code: \"4444\"\n", "callbacks.country_code"},
+      {"callbacks:\n  national_prefix: \"x\"\n", "callbacks.national_prefix"},
+      {"callbacks:\n  allowed_prefixes: [\"+44\",\n    \"44\"]\n", "callbacks.allowed_prefixes[1]"},
+      {"callbacks:\n  denied_prefixes: [\"+\"]\n", "callbacks.denied_prefixes[0]"},
+      {"callbacks:\n  denied_prefixes: \"+44\"\n", "callbacks.denied_prefixes"},
+      {"callbacks:\n  rate_limit:\n    per_source: {max: 200000}\n",
+       "callbacks.rate_limit.per_source.max"},
+      {"callbacks:\n  rate_limit:\n    per_number: {max: -1}\n",
+       "callbacks.rate_limit.per_number.max"},
+      {"callbacks:\n  rate_limit:\n    per_number: {window: 8d}\n",
+       "callbacks.rate_limit.per_number.window"},
+      {"callbacks:\n  rate_limit:\n    per_number: {window: 1500ms}\n",
+       "callbacks.rate_limit.per_number.window"},
+      {"callbacks:\n  rate_limit:\n    per_caller: {max: 1}\n", "callbacks.rate_limit.per_caller"},
+      {"callbacks:\n  dial_guard: {}\n", "callbacks.dial_guard"},
+  };
+  for (const auto& [text, path] : cases) {
+    SCOPED_TRACE(text);
+    const ConfigError e = onlyError(text);
+    EXPECT_EQ(e.path, path) << e.text;
+    EXPECT_EQ(e.line, std::count(text.begin(), text.end(), '\n')) << e.text;  // the last line
+  }
+  EXPECT_EQ(onlyError("callbacks:\n  allowed_prefixes: [\"44\"]\n").text,
+            "test.yaml:2: callbacks.allowed_prefixes[0]: expected \"+\" and 1 to 15 digits, got "
+            "\"44\"");
+  EXPECT_EQ(onlyError("callbacks:\n  country_code: \"044\"\n").message,
+            "expected 1 to 3 digits not starting with 0 (\"44\"), got \"044\"");
+  EXPECT_EQ(onlyError("callbacks:\n  rate_limit:\n    per_number: {window: 8d}\n").message,
+            "expected 1 s to 7 days");
+}
+
+TEST(ConfigHttp, CorsOriginsAndUiDir) {
+  const ConfigParse defaults = parse("");
+  ASSERT_TRUE(defaults);
+  EXPECT_TRUE(defaults.config->http.cors_origins.empty());
+  EXPECT_EQ(defaults.config->http.ui_dir, "ui/dist");
+
+  const ConfigParse p = parse(R"(http:
+  cors_origins:
+    - https://shop.example.com
+    - "HTTP://Localhost:3000"
+    - "http://[::1]:8081"
+    - "*"
+  ui_dir: /srv/parley/ui
+)");
+  ASSERT_TRUE(p) << dump(p);
+  EXPECT_EQ(p.config->http.cors_origins,
+            (std::vector<std::string>{"https://shop.example.com", "http://localhost:3000",
+                                      "http://[::1]:8081", "*"}));
+  EXPECT_EQ(p.config->http.ui_dir, "/srv/parley/ui");
+}
+
+TEST(ConfigHttp, BadCorsOriginsNameLineAndIndex) {
+  for (const std::string origin :
+       {"https://shop.example.com/", "https://shop.example.com/checkout", "shop.example.com",
+        "ftp://shop.example.com", "https://", "https://shop.example.com:0",
+        "https://shop.example.com:99999", "https://shop.example.com:", "https://user@shop.com",
+        "https://shop example.com", "https://[::1", "https://*.example.com"}) {
+    SCOPED_TRACE(origin);
+    const std::string text =
+        "http:\n  cors_origins:\n    - https://ok.example.com\n    - \"" + origin + "\"\n";
+    const ConfigError e = onlyError(text);
+    EXPECT_EQ(e.path, "http.cors_origins[1]") << e.text;
+    EXPECT_EQ(e.line, 4) << e.text;
+  }
+  EXPECT_EQ(onlyError("http:\n  cors_origins: [\"https://shop.example.com/\"]\n").text,
+            "test.yaml:2: http.cors_origins[0]: \"https://shop.example.com/\": no path: drop the "
+            "trailing /");
+  EXPECT_EQ(onlyError("http:\n  cors_origins: [\"https://a.com\", \"https://A.com\"]\n").message,
+            "\"https://a.com\" is given twice");
+  EXPECT_EQ(onlyError("http:\n  cors_origins: https://a.com\n").path, "http.cors_origins");
+  EXPECT_EQ(onlyError("http:\n  ui_dir:\n").path, "http.ui_dir");
+}
+
+TEST(ConfigWidget, InvitationsParse) {
+  const ConfigParse p = parse(withCallbacks("      {}\n", R"(widget:
+  invitations:
+    - url: "*mortgage*"
+      after: 30s
+      from: "20:00"
+      to: "24:00"
+      message: Need help with your mortgage?
+      queue: sales
+    - {message: "Hello", after: 2m, from: "22:00", to: "06:00"}
+)"));
+  ASSERT_TRUE(p) << dump(p);
+  const auto& inv = p.config->widget.invitations;
+  ASSERT_EQ(inv.size(), 2u);
+  EXPECT_EQ(inv[0].url, "*mortgage*");
+  EXPECT_EQ(inv[0].after_s, 30);
+  EXPECT_EQ(inv[0].from, "20:00");
+  EXPECT_EQ(inv[0].to, "24:00");
+  EXPECT_EQ(inv[0].message, "Need help with your mortgage?");
+  EXPECT_EQ(inv[0].queue, "sales");
+  // Defaults: every page, at once, all day, every queue; a window may wrap past midnight.
+  EXPECT_EQ(inv[1].url, "");
+  EXPECT_EQ(inv[1].after_s, 120);
+  EXPECT_EQ(inv[1].from, "22:00");
+  EXPECT_EQ(inv[1].to, "06:00");
+  EXPECT_EQ(inv[1].queue, "");
+  EXPECT_TRUE(parse("").config->widget.invitations.empty());
+  EXPECT_TRUE(parse("widget:\n  invitations: []\n"));
+}
+
+TEST(ConfigWidget, BadInvitationsNameLineAndKey) {
+  const std::string head = "widget:\n  invitations:\n    - message: hi\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"      queue: support\n", "widget.invitations[0].queue"},  // no callbacks block
+      {"      queue: sale\n", "widget.invitations[0].queue"},
+      {"      after: 1500ms\n", "widget.invitations[0].after"},
+      {"      after: 2d\n", "widget.invitations[0].after"},
+      {"      from: \"8pm\"\n", "widget.invitations[0].from"},
+      {"      from: \"24:00\"\n", "widget.invitations[0].from"},
+      {"      from: \"20:00\"\n      to: \"20:00\"\n", "widget.invitations[0].to"},
+      {"      colour: red\n", "widget.invitations[0].colour"},
+  };
+  for (const auto& [lines, path] : cases) {
+    SCOPED_TRACE(lines);
+    const std::string text = withCallbacks("      {}\n", head + lines);
+    const ConfigError e = onlyError(text);
+    EXPECT_EQ(e.path, path) << e.text;
+    EXPECT_EQ(e.line, std::count(text.begin(), text.end(), '\n')) << e.text;  // the last line
+  }
+  EXPECT_EQ(onlyError(withCallbacks("      {}\n", head + "      queue: support\n")).message,
+            "queue \"support\" takes no callbacks (give it a callbacks block): an invitation "
+            "offers one");
+  EXPECT_EQ(onlyError(withCallbacks("      {}\n", head + "      queue: sale\n")).message,
+            "unknown queue \"sale\"; did you mean \"sales\"?");
+  const std::string no_message = withCallbacks("      {}\n", "widget:\n  invitations:\n    - {url: x}\n");
+  expectErrorAt(no_message, "{url: x}", "widget.invitations[0].message");
+  EXPECT_EQ(onlyError("widget:\n  invite: []\n").path, "widget.invite");
+  // A queue that has callbacks switched off offers none either.
+  EXPECT_EQ(onlyError("queues:\n  - {name: sales, callbacks: {enabled: false}}\n" + head +
+                      "      queue: sales\n")
+                .path,
+            "widget.invitations[0].queue");
+}
+
+TEST(ConfigCallbacks, DemoHasSalesCallbacksTheTrunkAndAnInvitation) {
+  const ConfigParse p = parseConfig(readFile("examples/demo.yaml"), "examples/demo.yaml");
+  ASSERT_TRUE(p) << dump(p);
+  const Config& c = *p.config;
+  ASSERT_TRUE(c.sip.outbound_trunk.has_value());
+  EXPECT_EQ(c.sip.outbound_trunk->uri, "sip:127.0.0.1:5070");
+  const QueueEntry* sales = c.findQueue("sales");
+  ASSERT_NE(sales, nullptr);
+  ASSERT_TRUE(sales->takesCallbacks());
+  EXPECT_FALSE(sales->callbacks->customer_first);
+  EXPECT_EQ(sales->callbacks->slot_length, Millis{900'000});
+  EXPECT_EQ(sales->callbacks->slot_capacity, 4);
+  ASSERT_EQ(sales->callbacks->schedule.size(), 2u);
+  EXPECT_EQ(sales->callbacks->schedule[1].from_minute, 9 * 60);
+  EXPECT_EQ(c.callbacks.dial_guard.country_code, "44");
+  ASSERT_EQ(c.widget.invitations.size(), 1u);
+  EXPECT_EQ(c.widget.invitations[0].url, "*mortgage*");
+  EXPECT_EQ(c.widget.invitations[0].after_s, 30);
+  EXPECT_EQ(c.widget.invitations[0].from, "20:00");
+  EXPECT_EQ(c.widget.invitations[0].to, "24:00");
+  EXPECT_EQ(c.widget.invitations[0].queue, "sales");
 }
 
 }  // namespace
