@@ -80,6 +80,7 @@ struct ContactRec {
   std::string caller;
   AgentId agent{};
   TimePoint answered_at{};
+  Millis extra_ring{0};  // ContactSpec::extra_offer_time
 
   WaitKey key() const { return {-priority, enqueued_at, seq, id, !skips.empty()}; }
 };
@@ -360,14 +361,15 @@ struct Engine::State {
       unindex(c);
       c.state = ContactState::Offered;
       ++c.offer_round;
-      addTimer(now + q.config.offer_timeout, TimerKind::OfferTimeout, index(c.id), c.offer_round);
+      addTimer(now + q.config.offer_timeout + c.extra_ring, TimerKind::OfferTimeout, index(c.id),
+               c.offer_round);
     }
     c.offered_to.push_back(id);
     a.offer = c.id;
     a.offer_channel = c.channel;
     take(a, c.channel);
     q.rr_last = member_index;
-    emit(act::OfferCreated{c.id, id, tag(c), now + q.config.offer_timeout});
+    emit(act::OfferCreated{c.id, id, tag(c), now + q.config.offer_timeout + c.extra_ring});
     refreshAgent(id);
   }
 
@@ -538,7 +540,7 @@ struct Engine::State {
     }
     indexInsert(q, c);
     emit(act::ContactQueued{c.id, tag(c), positionOf(c)});
-    if (q.config.max_wait) {
+    if (q.config.max_wait && c.channel != Channel::Callback) {  // a callback is not on hold
       q.max_wait_due.push_back({now + *q.config.max_wait, c.id, c.visit});
       armMaxWait(qid);
     }
@@ -652,6 +654,7 @@ struct Engine::State {
     c.enqueued_at = spec.enqueued_at.value_or(now);
     c.seq = ++contact_seq;
     c.caller = spec.caller;
+    c.extra_ring = std::max(Millis{0}, spec.extra_offer_time);
     if (!spec.attributes.campaign.empty()) c.campaign = internCampaign(spec.attributes.campaign);
     if (!c.caller.empty() && isVoiceLike(c.channel) && !resume.empty()) {
       pruneResume();

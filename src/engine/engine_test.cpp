@@ -334,6 +334,32 @@ TEST_F(EngineTest, MaxWaitFiresForEachContactAtItsOwnDeadline) {
   EXPECT_EQ(engine_.contact(ContactId{1})->state, ContactState::Answered);
 }
 
+TEST_F(EngineTest, MaxWaitDoesNotApplyToCallbacks) {
+  QueueId q = queue({.name = "q", .max_wait = Millis{60'000}});
+  ContactSpec cb = contact(1, q);
+  cb.channel = Channel::Callback;
+  at(0, ev::ContactArrived{cb});
+  at(0, ev::ContactArrived{contact(2, q)});
+  auto ended = only<act::ContactEnded>(advance(600));
+  ASSERT_EQ(ended.size(), 1u) << "only the caller on hold hits max wait";
+  EXPECT_EQ(ended[0].contact, ContactId{2});
+  EXPECT_EQ(engine_.contact(ContactId{1})->state, ContactState::Waiting);
+}
+
+TEST_F(EngineTest, ExtraOfferTimeLengthensThatContactsOffers) {
+  QueueId q = queue({.name = "q", .offer_timeout = Millis{20'000}});
+  AgentId a = agent({{q}});
+  at(0, ev::AgentLogin{a});
+  ContactSpec cb = contact(1, q);
+  cb.channel = Channel::Callback;
+  cb.extra_offer_time = Millis{30'000};
+  auto offers = only<act::OfferCreated>(at(1, ev::ContactArrived{cb}));
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].expires_at, atSeconds(51));
+  EXPECT_TRUE(only<act::OfferWithdrawn>(advance(50.9)).empty());
+  EXPECT_EQ(only<act::OfferWithdrawn>(advance(51)).size(), 1u);
+}
+
 TEST_F(EngineTest, MaxLengthEndsTheContactWithTheExitAction) {
   QueueId q = queue({.name = "q",
                      .max_length = 1,

@@ -34,6 +34,9 @@ struct ContactSpec {
   std::optional<TimePoint> enqueued_at;
   // Caller identity (ANI or customer key) for abandon-resume; empty disables it for this contact.
   std::string caller;
+  // Added to the queue's offer timeout for this contact's offers: a customer-first callback
+  // rings the customer before the reserved agent.
+  Millis extra_offer_time{0};
   ContactAttributes attributes;
 };
 
