@@ -25,7 +25,8 @@ constexpr std::size_t kMaxClosedDates = 1'000;
 constexpr std::size_t kMaxAssignments = 100;
 constexpr std::size_t kMaxNodeSkills = 100;
 
-constexpr const char* kNodeTypes = "play, menu, collect, set, hours, queue, transfer, hangup";
+constexpr const char* kNodeTypes =
+    "play, menu, collect, set, hours, queue, transfer, callback, hangup";
 
 // Follows a flow::FlowIssue field ("options.1", "schedule[0].from") down from `base` as far as
 // the document goes, so the error points at the closest line.
@@ -207,6 +208,7 @@ class FlowReader {
     if (type == "hours") return {hours(body, p), body};
     if (type == "queue") return {queue(body, p), body};
     if (type == "transfer") return {transfer(body, p), body};
+    if (type == "callback") return {callback(body, p), body};
     r_.fail(node.begin()->first, p,
             "unknown node type \"" + type + "\" (expected one of " + kNodeTypes + ")");
   }
@@ -480,6 +482,20 @@ class FlowReader {
     r_.keys(node, path, {"uri", "on_failure"});
     flow::TransferNode n;
     r_.field(node, path, "uri", [&](const YAML::Node& v, const Path& p) { n.uri = r_.name(v, p); });
+    target(node, path, "on_failure", n.on_failure);
+    return n;
+  }
+
+  flow::CallbackNode callback(const YAML::Node& node, const Path& path) {
+    r_.keys(node, path, {"queue", "number", "next", "on_failure"});
+    flow::CallbackNode n;
+    r_.field(node, path, "queue", [&](const YAML::Node& v, const Path& p) {
+      n.queue = r_.name(v, p);
+      if (!queue_index_.contains(n.queue)) r_.fail(v, p, "unknown queue \"" + n.queue + "\"");
+    });
+    r_.field(node, path, "number",
+             [&](const YAML::Node& v, const Path& p) { n.number = r_.name(v, p); });
+    target(node, path, "next", n.next);
     target(node, path, "on_failure", n.on_failure);
     return n;
   }

@@ -209,6 +209,12 @@ class Checker {
     optionalRef(n.on_failure, "on_failure");
   }
 
+  void check(const CallbackNode& n) {
+    if (n.number.empty()) error("number", "must not be empty");
+    ref(n.next, "next");
+    optionalRef(n.on_failure, "on_failure");
+  }
+
   void check(const HangupNode&) {}
 
   static void targets(const Node& node, std::vector<const std::string*>& out) {
@@ -230,6 +236,9 @@ class Checker {
             out.push_back(&n.on_callback);
             out.push_back(&n.on_exit);
           } else if constexpr (std::is_same_v<T, TransferNode>) {
+            out.push_back(&n.on_failure);
+          } else if constexpr (std::is_same_v<T, CallbackNode>) {
+            out.push_back(&n.next);
             out.push_back(&n.on_failure);
           }
         },
@@ -307,7 +316,7 @@ std::optional<int> parseTimeOfDay(std::string_view text) {
 
 std::string_view nodeType(const Node& node) {
   static constexpr std::array<std::string_view, std::variant_size_v<Node>> kNames = {
-      "play", "menu", "collect", "set", "hours", "queue", "transfer", "hangup"};
+      "play", "menu", "collect", "set", "hours", "queue", "transfer", "callback", "hangup"};
   return kNames[node.index()];
 }
 

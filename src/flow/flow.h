@@ -161,11 +161,22 @@ struct TransferNode {
   std::string on_failure;  // [on_failure] optional
 };
 
+// [callback] Asks for a callback to `number` in `queue` (the caller may then hang up). If the
+// call waited in that queue, the callback keeps the caller's place in line. Goes to `next` when
+// the callback is taken (attribute callback_id is set), to `on_failure` when it is refused
+// (callbacks off or closed, too many waiting; attribute callback_error says why).
+struct CallbackNode {
+  std::string queue;              // [queue] optional: empty is the last queue the call was in
+  std::string number = "${caller}";  // [number] may use ${...}; digits, optionally a leading +
+  std::string next;               // [next] required
+  std::string on_failure;         // [on_failure] optional: empty hangs up
+};
+
 // [hangup] Ends the call.
 struct HangupNode {};
 
 using Node = std::variant<PlayNode, MenuNode, CollectNode, SetNode, HoursNode, QueueNode,
-                          TransferNode, HangupNode>;
+                          TransferNode, CallbackNode, HangupNode>;
 // The config key of a node's type: "play", "menu", ...
 std::string_view nodeType(const Node& node);
 

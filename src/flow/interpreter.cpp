@@ -87,13 +87,32 @@ std::string substitute(std::string_view text, std::string_view called, std::stri
     const std::size_t close = text.find('}', open + 2);
     if (close == std::string_view::npos) break;
     out.append(text.substr(pos, open - pos));
-    const std::string_view name = text.substr(open + 2, close - open - 2);
+    std::string_view name = text.substr(open + 2, close - open - 2);
+    constexpr std::string_view kDigits = ":digits";
+    const bool spell = name.size() > kDigits.size() && name.ends_with(kDigits);
+    if (spell) name.remove_suffix(kDigits.size());
+    std::string_view value;
     if (name == "called") {
-      out.append(called);
+      value = called;
     } else if (name == "caller") {
-      out.append(caller);
+      value = caller;
     } else if (auto it = attributes.find(std::string(name)); it != attributes.end()) {
-      out.append(it->second);
+      value = it->second;
+    }
+    if (spell) {
+      std::string spelled;
+      for (const char c : value) {
+        if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')') continue;
+        if (!spelled.empty()) spelled += ' ';
+        if (c == '+') {
+          spelled += "plus";
+        } else {
+          spelled += c;
+        }
+      }
+      out.append(spelled);
+    } else {
+      out.append(value);
     }
     pos = close + 1;
   }
@@ -152,6 +171,7 @@ struct FlowRun::State {
     ErrorPrompt,    // invalid / timeout prompt playing, then retry or fail
     Queued,         // waiting in a queue (music or announcement)
     Transferring,   // waiting for the transfer's result
+    Booking,        // callback node: waiting for the callback's answer
     Ended,
   };
 
@@ -470,6 +490,11 @@ struct FlowRun::State {
     }
   }
 
+  void setAttribute(const std::string& name, std::string value) {
+    record.attributes[name] = value;
+    emit(act::SetAttribute{name, std::move(value)});
+  }
+
   // --- set, hours --------------------------------------------------------------------------------
   void enterNode(const SetNode& n) {
     for (const Assignment& a : n.assignments) {
@@ -537,6 +562,12 @@ struct FlowRun::State {
     type_ahead.clear();
     phase = Phase::Transferring;
     emit(act::Transfer{subst(n.uri)});
+  }
+
+  void enterNode(const CallbackNode& n) {
+    type_ahead.clear();
+    phase = Phase::Booking;
+    emit(act::RequestCallback{n.queue.empty() ? record.queue : subst(n.queue), subst(n.number)});
   }
 
   void enterNode(const HangupNode&) { finish(EndReason::HungUp, "", true); }
@@ -691,6 +722,20 @@ struct FlowRun::State {
     if (phase != Phase::Transferring) return;
     setResult(e.reason.empty() ? "transfer failed" : "transfer failed: " + e.reason);
     goToOrHangUp(std::get<TransferNode>(*node).on_failure);
+  }
+
+  void on(const ev::CallbackResult& e) {
+    if (phase != Phase::Booking) return;
+    const auto& n = std::get<CallbackNode>(*node);
+    if (e.accepted) {
+      setAttribute("callback_id", e.id);
+      setResult("callback taken");
+      goTo(n.next);
+    } else {
+      setAttribute("callback_error", e.reason);
+      setResult("callback refused: " + e.reason);
+      goToOrHangUp(n.on_failure);
+    }
   }
 
   void on(const ev::CallerHungUp&) {

@@ -51,7 +51,8 @@ struct CallContext {
 };
 
 // Replaces ${called}, ${caller} and ${<attribute>} in `text`. Unknown names become empty; a "${"
-// without a closing "}" is kept as written.
+// without a closing "}" is kept as written. ${<name>:digits} spells the value one character at a
+// time for speech ("+44 12" -> "plus 4 4 1 2"), e.g. to read a number back.
 std::string substitute(std::string_view text, std::string_view called, std::string_view caller,
                        const Attributes& attributes);
 
@@ -98,6 +99,12 @@ struct TransferCompleted {};
 struct TransferFailed {
   std::string reason;
 };
+// The answer to the last RequestCallback: taken (with the callback's id) or refused (why).
+struct CallbackResult {
+  bool accepted = false;
+  std::string id;      // when accepted
+  std::string reason;  // when refused
+};
 // The caller hung up. The flow ends with no further actions; if the call was queued, the app
 // tells the engine (ContactAbandoned) itself.
 struct CallerHungUp {};
@@ -107,7 +114,7 @@ struct CallerHungUp {};
 using Event =
     std::variant<ev::PromptFinished, ev::Digit, ev::Tick, ev::QueueUpdate, ev::ContactOffered,
                  ev::ContactRequeued, ev::ContactAnswered, ev::QueueExited, ev::TransferCompleted,
-                 ev::TransferFailed, ev::CallerHungUp>;
+                 ev::TransferFailed, ev::CallbackResult, ev::CallerHungUp>;
 
 enum class EndReason : std::uint8_t {
   Answered,      // an agent answered in a queue node
@@ -168,6 +175,12 @@ struct LeaveQueue {
 struct Transfer {
   std::string uri;
 };
+// Ask for a callback to `number` in `queue` (substitutions applied; `queue` is the node's or
+// the last queue the call was in); report ev::CallbackResult.
+struct RequestCallback {
+  std::string queue;
+  std::string number;
+};
 // Hang up the call.
 struct Hangup {};
 // The flow is over; always the last action, exactly once. `detail` explains an Error.
@@ -180,7 +193,8 @@ struct Ended {
 
 using Action = std::variant<act::Play, act::StopPlayback, act::StartMusicOnHold,
                             act::StopMusicOnHold, act::SetAttribute, act::Enqueue, act::Announce,
-                            act::LeaveQueue, act::Transfer, act::Hangup, act::Ended>;
+                            act::LeaveQueue, act::Transfer, act::RequestCallback, act::Hangup,
+                            act::Ended>;
 
 // What a run leaves for the interaction record: the IVR path and digits. Bounded: at most
 // kMaxRecordEntries path steps and digits each; later ones are only counted in `dropped`.

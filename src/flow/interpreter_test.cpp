@@ -618,6 +618,63 @@ TEST(Transfer, FailureGoesToOnFailure) {
   EXPECT_EQ(call.run().record().path.front().result, "transfer failed: 486 Busy Here");
 }
 
+// --- callback -----------------------------------------------------------------------------
+
+Flow callbackFlow() {
+  Flow f;
+  f.name = "cb";
+  f.start = "q";
+  f.nodes["q"] = QueueNode{.queue = "sales", .callback_key = '*', .on_callback = "book"};
+  f.nodes["book"] = CallbackNode{.next = "thanks", .on_failure = "sorry"};
+  f.nodes["thanks"] = PlayNode{.prompts = {say("We will call ${callback_id}.")}, .next = "bye"};
+  f.nodes["sorry"] = PlayNode{.prompts = {say("Sorry: ${callback_error}.")}, .next = "bye"};
+  f.nodes["bye"] = HangupNode{};
+  return f;
+}
+
+TEST(Callback, KeyThenNodeAsksForACallbackInTheQueueTheCallerLeft) {
+  Call call(callbackFlow(), CallContext{.caller = "0701234567"});
+  call.start();
+  const auto a = call.digit('*');
+  EXPECT_NE(first<act::LeaveQueue>(a), nullptr);
+  const auto* req = first<act::RequestCallback>(a);
+  ASSERT_NE(req, nullptr);
+  EXPECT_EQ(req->queue, "sales");
+  EXPECT_EQ(req->number, "0701234567");
+  EXPECT_FALSE(call.run().ended());
+  EXPECT_EQ(first<act::Play>(call.digit('1')), nullptr) << "keys wait while booking";
+  const auto taken = call.send(ev::CallbackResult{true, "cb-1-5", ""});
+  ASSERT_NE(first<act::Play>(taken), nullptr);
+  EXPECT_EQ(first<act::Play>(taken)->prompts[0].value, "We will call cb-1-5.");
+  EXPECT_EQ(call.run().record().attributes.at("callback_id"), "cb-1-5");
+}
+
+TEST(Callback, RefusalGoesToOnFailureWithTheReason) {
+  Call call(callbackFlow(), CallContext{.caller = "0701234567"});
+  call.start();
+  call.digit('*');
+  const auto refused = call.send(ev::CallbackResult{false, "", "closed"});
+  ASSERT_NE(first<act::Play>(refused), nullptr);
+  EXPECT_EQ(first<act::Play>(refused)->prompts[0].value, "Sorry: closed.");
+  // A stale second answer changes nothing.
+  EXPECT_TRUE(call.send(ev::CallbackResult{true, "x", ""}).empty());
+}
+
+TEST(Callback, NodeWithoutNextIsAFlowError) {
+  Flow f = callbackFlow();
+  f.nodes["book"] = CallbackNode{.number = "", .next = ""};
+  const auto issues = validateFlow(f);
+  EXPECT_TRUE(hasErrors(issues));
+}
+
+TEST(Substitute, DigitsSpellsAValueForSpeech) {
+  const Attributes attrs{{"n", "+44 (20) 7946-0018"}, {"empty", ""}};
+  EXPECT_EQ(substitute("on ${n:digits}.", "", "", attrs), "on plus 4 4 2 0 7 9 4 6 0 0 1 8.");
+  EXPECT_EQ(substitute("${caller:digits}", "", "555", attrs), "5 5 5");
+  EXPECT_EQ(substitute("[${empty:digits}]", "", "", attrs), "[]");
+  EXPECT_EQ(substitute("${:digits}", "", "", attrs), "");
+}
+
 TEST(Hangup, EndsOnceWithHangupThenEnded) {
   Flow f;
   f.name = "h";
