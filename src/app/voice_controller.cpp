@@ -1,5 +1,7 @@
 #include "app/voice_controller.h"
 
+#include "app/voice_call.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -43,42 +45,6 @@ std::string_view digitVia(media::DtmfSource s) {
 
 }  // namespace
 
-// One phone of an agent ringing (or talking) for a call, or a transfer target.
-struct VoiceController::AgentLeg {
-  sip::LegId leg = 0;
-  media::StreamId stream = 0;
-  std::optional<engine::AgentId> agent;  // nullopt: a transfer leg
-  bool answered = false;                 // 2xx received, media negotiated
-};
-
-struct VoiceController::Call {
-  engine::ContactId id{};
-  sip::LegId caller_leg = 0;
-  bool caller_leg_up = true;
-  media::StreamId caller_stream = 0;
-  std::string caller;  // from user part
-  std::string called;
-  const VoiceSetup::Entry* entry = nullptr;
-  std::optional<flow::FlowRun> flow;
-  bool flow_started = false;
-  std::optional<engine::TimePoint> deadline;
-  flow::PlaybackId playing = 0;  // the flow playback the media is doing (0: none)
-
-  bool in_engine = false;  // ContactArrived posted, no end seen or sent
-  bool left_queue = false;
-  const VoiceSetup::Queue* queue = nullptr;
-  engine::TimePoint enqueued_at{};
-  std::size_t position = 0;
-  std::vector<AgentLeg> legs;           // ringing agents' phones and a transfer target
-  std::optional<AgentLeg> connected;    // the bridged agent or transfer target
-  bool transferred = false;
-
-  engine::TimePoint started{};
-  std::int64_t wall_offset = 0;  // wall ms = engine ms + offset
-  store::Interaction record;
-  std::map<engine::AgentId, std::size_t> open_offers;  // agent -> index in record.offers
-};
-
 VoiceSetup VoiceSetup::from(const Config& config, const EngineIds& ids,
                             const engine::Engine& engine) {
   VoiceSetup s;
@@ -113,14 +79,16 @@ VoiceSetup VoiceSetup::from(const Config& config, const EngineIds& ids,
 
 VoiceController::VoiceController(VoiceSetup setup, SipPort sip, MediaPort& media,
                                  RoutingPort& routing, PromptPort& prompts, VoiceClock clock,
-                                 SaveRecord save)
+                                 SaveRecord save, CallbackPorts callbacks)
     : setup_(std::move(setup)),
       sip_(std::move(sip)),
       media_(media),
       routing_(routing),
       prompts_(prompts),
       clock_(std::move(clock)),
-      save_(std::move(save)) {
+      save_(std::move(save)),
+      callback_ports_(std::move(callbacks)),
+      book_(setup_.callback_queues, callback_ports_.local_of) {
   for (std::size_t i = 0; i < setup_.agents.size(); ++i) agent_index_[setup_.agents[i].id] = i;
   for (std::size_t i = 0; i < setup_.queues.size(); ++i) queue_index_[setup_.queues[i].id] = i;
 }
@@ -265,6 +233,10 @@ void VoiceController::onProgress(sip::LegId, int) {}
 void VoiceController::onAnswered(sip::LegId leg, const std::string& sdp) {
   Role role{};
   Call* call = callOfLeg(leg, &role);
+  if (call != nullptr && role == Role::Caller && call->callback && call->caller_leg == leg) {
+    customerAnswered(*call, sdp);
+    return;
+  }
   if (call == nullptr || role != Role::Agent) {
     // A leg we no longer track (the call ended while it rang): it must not stay up.
     sip_.calls->hangup(leg);
@@ -309,6 +281,10 @@ void VoiceController::onLegEnded(sip::LegId leg, const sip::LegEnded& ended) {
   if (call == nullptr) return;
   if (role == Role::Agent) {
     agentLegEnded(*call, leg, ended);
+    return;
+  }
+  if (call->callback) {
+    customerLegEnded(*call, ended);
     return;
   }
   call->caller_leg_up = false;
@@ -372,6 +348,11 @@ void VoiceController::onDtmf(media::StreamId stream, char key, media::DtmfSource
 
 void VoiceController::onPlaybackDone(media::StreamId stream, media::PlaybackToken token) {
   Call* call = callOfStream(stream);
+  if (call != nullptr && call->callback && call->callback->whispering && call->connected &&
+      stream == call->connected->stream && token == kWhisperToken) {
+    dialCustomer(*call);
+    return;
+  }
   if (call == nullptr || stream != call->caller_stream) return;
   if (call->playing == token) call->playing = 0;
   feedFlow(*call, flow::ev::PromptFinished{token});
@@ -463,6 +444,8 @@ void VoiceController::runFlowActions(Call& call, std::vector<flow::Action>& acti
             }
           } else if constexpr (std::is_same_v<A, flow::act::Transfer>) {
             dialTransfer(*c, a.uri);
+          } else if constexpr (std::is_same_v<A, flow::act::RequestCallback>) {
+            flowRequestCallback(*c, a);
           } else if constexpr (std::is_same_v<A, flow::act::Hangup>) {
             finish(*c, "system", "flow-hangup");
           } else if constexpr (std::is_same_v<A, flow::act::Ended>) {
@@ -576,6 +559,13 @@ void VoiceController::onEngineAction(const engine::Action& action) {
             }
           } else if constexpr (std::is_same_v<A, engine::act::ContactEnded>) {
             call->in_engine = false;
+            if (call->callback && !call->connected) {
+              // Refused by its queue (full) before reaching anybody: the book retries later.
+              call->save_record = false;
+              settleCallback(*call, "queue-full", 0);
+              if (Call* still = findCall(a.contact)) finish(*still, "system", "queue-full");
+              return;
+            }
             if (a.outcome == engine::Outcome::Exited && !call->left_queue) {
               call->record.outcome = "exited";
               call->record.end_reason = std::string(engine::toString(a.reason));
@@ -631,7 +621,8 @@ void VoiceController::offer(Call& call, engine::AgentId agent, engine::TimePoint
     sip::DialRequest req;
     req.target = contact;
     req.from_user = call.caller.empty() ? "anonymous" : call.caller;
-    req.from_display = (call.queue != nullptr ? call.queue->name + ": " : std::string()) +
+    req.from_display = std::string(call.callback ? "Callback " : "") +
+                       (call.queue != nullptr ? call.queue->name + ": " : std::string()) +
                        (call.caller.empty() ? "anonymous" : call.caller);
     req.sdp_offer = n.sdp;
     req.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(ring_for);
@@ -696,6 +687,17 @@ void VoiceController::answered(Call& call, engine::AgentId agent) {
   }
   call.connected = leg;
   call.playing = 0;
+  if (call.callback) {  // agent first: tell the agent who it is, then dial the customer
+    call.save_record = true;
+    const VoiceSetup::Agent* a = agentById(agent);
+    call.record.agent = a != nullptr ? a->extension : std::string();
+    call.record.answered = wallOf(call, clock_.now());
+    call.record.outcome = "answered";
+    spdlog::info("call {}: agent {} took callback {}", call.record.id, call.record.agent,
+                 call.callback->id);
+    whisper(call);
+    return;
+  }
   std::optional<media::RecordingSpec> recording;
   if (call.queue != nullptr && call.queue->record && !setup_.recordings_dir.empty()) {
     recording = media::RecordingSpec{setup_.recordings_dir + "/" + call.record.id + ".wav"};
@@ -729,6 +731,13 @@ void VoiceController::rearm() {
   std::optional<engine::TimePoint> next;
   if (!deadlines_.empty()) next = deadlines_.begin()->first;
   if (next_queue_info_ && (!next || *next_queue_info_ < *next)) next = next_queue_info_;
+  callback_due_.reset();
+  if (const auto due = book_.nextDue()) {
+    const engine::TimePoint now = clock_.now();
+    const std::int64_t offset = wallNow() - now.time_since_epoch().count();
+    callback_due_ = std::max(now, engine::TimePoint{engine::Millis{*due - offset}});
+    if (!next || *callback_due_ < *next) next = callback_due_;
+  }
   if (next == armed_) return;
   armed_ = next;
   if (clock_.wake_at) clock_.wake_at(next);
@@ -756,6 +765,11 @@ void VoiceController::onTimer() {
       next_queue_info_ = now + setup_.queue_info_every;
     }
   }
+  if (callback_due_ && *callback_due_ <= now) {
+    std::vector<CallbackEffect> effects;
+    book_.tick(wallNow(), effects);
+    runCallbackEffects(effects);
+  }
   rearm();
 }
 
@@ -768,9 +782,15 @@ void VoiceController::finish(Call& call, std::string_view ended_by, std::string_
     std::vector<flow::Action> ignored;
     call.flow->handle(flow::ev::CallerHungUp{}, now, ignored);
   }
+  if (call.callback && !call.callback->settled && reason != "shutdown") {
+    // The agent's side ended it (hung up during the whisper, or while the customer rang).
+    settleCallback(call, call.callback->attempt_started ? "failed" : std::string(reason), 0);
+  }
   if (call.in_engine) {
+    // A callback's contact that no agent took is withdrawn (not abandoned: nobody waited).
     routing_.post(r.answered ? engine::Event{engine::ev::ContactCompleted{call.id}}
-                             : engine::Event{engine::ev::ContactAbandoned{call.id}});
+                  : call.callback ? engine::Event{engine::ev::ContactLeftQueue{call.id}}
+                                  : engine::Event{engine::ev::ContactAbandoned{call.id}});
     call.in_engine = false;
   }
   if (r.outcome.empty()) {
@@ -804,9 +824,11 @@ void VoiceController::finish(Call& call, std::string_view ended_by, std::string_
     legs_.erase(call.caller_leg);
     sip_.calls->hangup(call.caller_leg);
   }
-  media_.close(call.caller_stream);
-  streams_.erase(call.caller_stream);
-  legs_.erase(call.caller_leg);
+  if (call.caller_stream != 0) {
+    media_.close(call.caller_stream);
+    streams_.erase(call.caller_stream);
+  }
+  if (call.caller_leg != 0) legs_.erase(call.caller_leg);
   if (call.deadline) deadlines_.erase({*call.deadline, call.id});
 
   if (call.flow) {
@@ -822,7 +844,7 @@ void VoiceController::finish(Call& call, std::string_view ended_by, std::string_
   if (r.end_reason.empty()) r.end_reason = std::string(reason);
   spdlog::info("call {}: ended by {} ({}), outcome {}", r.id, r.ended_by, r.end_reason, r.outcome);
   ++counters_.calls_ended;
-  if (save_) {
+  if (save_ && call.save_record) {
     save_(std::move(r));
     ++counters_.records_saved;
   }

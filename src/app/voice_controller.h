@@ -29,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "app/callback_book.h"
 #include "app/config.h"
 #include "app/voice_ports.h"
 #include "engine/actions.h"
@@ -63,6 +64,16 @@ struct VoiceSetup {
   std::vector<Entry> entries;
   std::map<std::string, engine::SkillId, std::less<>> skills;  // interned skill names
   std::string recordings_dir;  // recordings go to <dir>/<interaction id>.wav
+  // Callbacks: each queue's policy (queues without one take no callbacks) and how customers
+  // are dialled (the outbound trunk; an empty uri means callbacks cannot dial).
+  std::vector<CallbackQueue> callback_queues;
+  struct Dialing {
+    std::string trunk_uri;  // "sip:trunk.example.com;transport=udp"
+    std::string auth_user;
+    std::string auth_password;
+    std::string caller_id = "parley";  // From user on calls to customers
+  };
+  Dialing callback_dialing;
   // How often the positions and expected waits of queued callers are refreshed.
   engine::Millis queue_info_every{5'000};
 
@@ -79,6 +90,24 @@ struct SipPort {
   std::function<std::vector<std::string>(const std::string& extension)> contacts_of;
 };
 
+// Where callbacks are kept: `persist` writes one record and returns only once it is durable
+// (false with `error` if not); `local_of` gives the wall time of an instant for hours and slots.
+struct CallbackPorts {
+  std::function<bool(const store::Callback&, std::string* error)> persist;
+  CallbackBook::LocalTimeOf local_of;
+};
+
+// The answer to a callback request (the HTTP desk and the IVR's callback node).
+struct CallbackReply {
+  BookStatus status = BookStatus::Invalid;
+  bool stored = true;  // false: accepted by the book but the store failed (nothing promised)
+  std::string id;
+  std::optional<store::EpochMillis> scheduled_for;
+  std::string message;
+  bool accepted() const { return stored && (status == BookStatus::Created ||
+                                            status == BookStatus::Updated); }
+};
+
 struct VoiceCounters {
   std::uint64_t calls_started = 0;
   std::uint64_t calls_rejected = 0;  // no entry point, bad SDP, ...
@@ -92,7 +121,8 @@ class VoiceController {
   using SaveRecord = std::function<void(store::Interaction)>;
   // The ports must outlive the controller.
   VoiceController(VoiceSetup setup, SipPort sip, MediaPort& media, RoutingPort& routing,
-                  PromptPort& prompts, VoiceClock clock, SaveRecord save);
+                  PromptPort& prompts, VoiceClock clock, SaveRecord save,
+                  CallbackPorts callbacks = {});
   ~VoiceController();
   VoiceController(const VoiceController&) = delete;
   VoiceController& operator=(const VoiceController&) = delete;
@@ -115,7 +145,18 @@ class VoiceController {
   // --- time ---
   void onTimer();
 
-  // Hangs up every call (records saved with ended_by "system", reason "shutdown").
+  // --- callbacks (voice_callbacks.cpp) ---
+  // Asks for a callback: checked by the book, written, then live (it enters its queue now or at
+  // its booked time). `request.number` must already be validated.
+  CallbackReply requestCallback(const CallbackRequest& request);
+  std::optional<CallbackAvailability> callbackAvailability(std::string_view queue) const;
+  bool cancelCallback(const std::string& id);
+  // Start-up: the open callbacks the store kept (see CallbackBook::restore).
+  void restoreCallbacks(std::vector<store::Callback> open);
+  const CallbackBook& callbackBook() const { return book_; }
+
+  // Hangs up every call (records saved with ended_by "system", reason "shutdown"). A callback
+  // whose customer is being dialled stays "dialing" in the store, so the next start knows.
   void shutdown();
 
   std::size_t callCount() const { return calls_.size(); }
@@ -155,6 +196,17 @@ class VoiceController {
   const VoiceSetup::Queue* queueByName(std::string_view name) const;
   std::int64_t wallOf(const Call& call, engine::TimePoint t) const;
   store::OfferRecord* offerRecord(Call& call, engine::AgentId agent);
+  // --- callbacks (voice_callbacks.cpp) ---
+  void runCallbackEffects(std::vector<CallbackEffect>& effects);
+  void callbackEnqueue(const cb::Enqueue& e);
+  void flowRequestCallback(Call& call, const flow::act::RequestCallback& request);
+  void whisper(Call& call);
+  void dialCustomer(Call& call);
+  void customerAnswered(Call& call, const std::string& sdp);
+  void customerLegEnded(Call& call, const sip::LegEnded& ended);
+  // Tells the book how the attempt (or the contact) ended, once; `result` as in AttemptEnd.
+  void settleCallback(Call& call, const std::string& result, int sip_code);
+  store::EpochMillis wallNow() const;
 
   VoiceSetup setup_;
   // Indexes into setup_.agents / setup_.queues (offers and engine actions name them by id).
@@ -175,6 +227,9 @@ class VoiceController {
   std::optional<engine::TimePoint> armed_;
   std::uint64_t next_contact_ = 1;
   VoiceCounters counters_;
+  CallbackPorts callback_ports_;
+  CallbackBook book_;
+  std::optional<engine::TimePoint> callback_due_;  // book_.nextDue() in engine time
 };
 
 }  // namespace parley::app
