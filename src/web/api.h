@@ -31,9 +31,9 @@
 //
 // CORS (public routes only): a request whose Origin is listed in ApiServices::cors_origins
 // (compared in lower case; or "*" is listed, or it is the server's own origin per the Host
-// header) gets Access-Control-Allow-Origin echoing it;
-// others get no CORS headers, and POST /api/callbacks from them is refused (403). The
-// authenticated routes never send CORS headers (the session cookie is SameSite=Strict).
+// header) gets Access-Control-Allow-Origin echoing it; others get no CORS headers, and POST
+// /api/callbacks from them is refused (403). The authenticated routes never send CORS headers
+// (the session cookie is SameSite=Strict).
 //
 // Thread rule: handle() may be called from any thread (sessions, limiters and the dial guard
 // lock; the stores and the desk are thread-safe); HttpServer calls it from its io thread.
