@@ -28,6 +28,7 @@
 #include "app/sip_wiring.h"
 #include "app/voice_wiring.h"
 #include "media/prompts.h"
+#include "store/sqlite_callback_store.h"
 #include "store/sqlite_interaction_store.h"
 #include "web/api.h"
 #include "web/http_server.h"
@@ -132,6 +133,18 @@ int serve(const ServeOptions& options) {
     return kStartFailed;
   }
   store::InteractionStore& records = *opened.store;
+  store::SqliteCallbackOpen callbacks_opened =
+      store::SqliteCallbackStore::open(config->store.sqlite_path);
+  if (!callbacks_opened.store) {
+    std::cerr << "parley serve: callback store did not open: " << callbacks_opened.error << '\n';
+    return kStartFailed;
+  }
+  store::CallbackStore& callbacks = *callbacks_opened.store;
+  store::StoreResult<std::vector<store::Callback>> open_callbacks = callbacks.open();
+  if (!open_callbacks) {
+    std::cerr << "parley serve: callbacks could not be read: " << open_callbacks.error() << '\n';
+    return kStartFailed;
+  }
 
   if (!config->media.recordings_dir.empty()) {
     std::error_code ec;
@@ -147,6 +160,8 @@ int serve(const ServeOptions& options) {
   const EngineIds ids = addToEngine(*config, engine);
   VoiceService voice(*config, VoiceSetup::from(*config, ids, engine),
                      tts.service.get(), &records, std::move(prompt_files));
+  voice.useCallbackStore(&callbacks, std::move(open_callbacks.value()));
+  const std::unique_ptr<web::CallbackDesk> desk = voice.callbackDesk(std::chrono::seconds(2));
   EngineLoop loop(std::move(engine), voice.engineSink());
   voice.bindEngine(loop);
   loop.start();
@@ -167,7 +182,14 @@ int serve(const ServeOptions& options) {
   web::ApiConfig api_config;
   api_config.session_idle_timeout =
       std::chrono::duration_cast<std::chrono::seconds>(config->http.session_idle_timeout);
-  web::Api api(api_config, makeUserDirectory(*config), records);
+  web::ApiServices services;
+  services.callbacks = desk.get();
+  services.callback_store = &callbacks;
+  services.dial_guard = config->callbacks.dial_guard;
+  services.cors_origins = config->http.cors_origins;
+  services.invitations = config->widget.invitations;
+  services.assets = web::StaticAssets::load(config->http.ui_dir);
+  web::Api api(api_config, makeUserDirectory(*config), records, std::move(services));
   web::HttpServerConfig http_config;
   http_config.address = config->http.listen.host;
   http_config.port = config->http.listen.port;

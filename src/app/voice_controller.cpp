@@ -74,6 +74,18 @@ VoiceSetup VoiceSetup::from(const Config& config, const EngineIds& ids,
     }
   }
   s.recordings_dir = config.media.recordings_dir;
+  for (const QueueEntry& q : config.queues) {
+    // Every queue, so the book can say "no callbacks here" rather than "no such queue".
+    CallbackPolicy p = q.callbacks.value_or(CallbackPolicy{});
+    if (!q.takesCallbacks()) p.enabled = false;
+    s.callback_queues.push_back(CallbackQueue{q.routing.name, std::move(p)});
+  }
+  if (config.sip.outbound_trunk) {
+    s.callback_dialing.trunk_uri = config.sip.outbound_trunk->uri;
+    s.callback_dialing.auth_user = config.sip.outbound_trunk->username;
+    s.callback_dialing.auth_password = config.sip.outbound_trunk->password;
+  }
+  s.callback_dialing.caller_id = config.callbacks.caller_id;
   return s;
 }
 

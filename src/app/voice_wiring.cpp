@@ -31,6 +31,15 @@ media::MediaEngineConfig toMediaConfig(const MediaConfig& m) {
   return c;
 }
 
+// Local wall time of an instant (the machine's time zone, like the hours nodes).
+flow::LocalDateTime localAt(store::EpochMillis t) {
+  const std::time_t secs = static_cast<std::time_t>(t / 1000);
+  std::tm tm{};
+  if (localtime_r(&secs, &tm) == nullptr) return flow::LocalDateTime{};
+  return flow::LocalDateTime{flow::Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday},
+                             tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec};
+}
+
 std::optional<flow::LocalDateTime> localNow() {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -146,6 +155,8 @@ struct VoiceService::Shared {
   std::optional<VoiceSetup> setup;  // moved into the controller by attach()
   media::TtsService* tts = nullptr;
   store::InteractionStore* store = nullptr;
+  store::CallbackStore* callbacks = nullptr;
+  std::vector<store::Callback> open_callbacks;  // handed to the controller by attach()
   std::vector<Cidr> trusted;
 
   std::atomic<sip::SipServer*> sip{nullptr};
@@ -406,6 +417,125 @@ sip::SipServerHooks VoiceService::sipHooks(sip::SipServerHooks hooks) {
   return hooks;
 }
 
+void VoiceService::useCallbackStore(store::CallbackStore* store,
+                                    std::vector<store::Callback> open) {
+  shared_->callbacks = store;
+  shared_->open_callbacks = std::move(open);
+}
+
+namespace voice_detail {
+
+// web::CallbackDesk over the controller on the SIP loop: each call is posted there and waited
+// for (bounded); the expected wait comes from the engine thread's statistics.
+class LoopCallbackDesk final : public web::CallbackDesk {
+ public:
+  LoopCallbackDesk(std::shared_ptr<VoiceService::Shared> shared, std::chrono::milliseconds timeout)
+      : shared_(std::move(shared)), timeout_(timeout) {}
+
+  web::CallbackAnswer request(const web::CallbackAsk& ask) override {
+    CallbackRequest req;
+    req.queue = ask.queue;
+    req.number = ask.number;
+    req.at = ask.at;
+    req.context = ask.context;
+    req.source = ask.source;
+    req.source_address = ask.client_address;
+    web::CallbackAnswer answer;
+    const std::optional<CallbackReply> reply =
+        onLoop<CallbackReply>([req](VoiceController& v) { return v.requestCallback(req); });
+    if (!reply) {
+      answer.message = "the callback service did not answer";
+      return answer;
+    }
+    answer.id = reply->id;
+    answer.scheduled_for = reply->scheduled_for;
+    answer.message = reply->message;
+    using S = web::CallbackAnswer::Status;
+    if (!reply->stored) {
+      answer.status = S::Unavailable;
+      return answer;
+    }
+    switch (reply->status) {
+      case BookStatus::Created: answer.status = S::Created; break;
+      case BookStatus::Updated: answer.status = S::Updated; break;
+      case BookStatus::UnknownQueue: answer.status = S::UnknownQueue; break;
+      case BookStatus::Disabled:
+      case BookStatus::Closed: answer.status = S::Closed; break;
+      case BookStatus::NoSlot: answer.status = S::NoSlot; break;
+      case BookStatus::Invalid: answer.status = S::Invalid; break;
+      case BookStatus::Full: answer.status = S::Unavailable; break;
+    }
+    return answer;
+  }
+
+  std::optional<web::QueueAvailability> availability(std::string_view queue) override {
+    const std::string name(queue);
+    const std::optional<std::optional<CallbackAvailability>> book =
+        onLoop<std::optional<CallbackAvailability>>(
+            [name](VoiceController& v) { return v.callbackAvailability(name); });
+    if (!book || !*book) return std::nullopt;
+    web::QueueAvailability a;
+    a.queue = name;
+    a.open = (*book)->open;
+    a.callback_now = (*book)->open;
+    a.callback_later = !(*book)->slots.empty();
+    for (const SlotInfo& s : (*book)->slots) a.slots.push_back(web::Slot{s.start, s.end, s.free});
+    // Waiting contacts and the expected wait of one more, from the engine thread.
+    if (EngineLoop* e = shared_->engine.load()) {
+      auto out = std::make_shared<std::pair<int, std::optional<int>>>(0, std::nullopt);
+      std::shared_ptr<VoiceService::Shared> shared = shared_;
+      const bool ran = e->call(
+          [shared, name, out](const engine::Engine& engine) {
+            const std::optional<engine::QueueId> q = engine.findQueue(name);
+            if (!q) return;
+            const std::size_t waiting = engine.waitingCount(*q);
+            out->first = static_cast<int>(waiting);
+            if (shared->stats) {
+              const double s = shared->stats->ewtSeconds(*q, waiting + 1, shared->now());
+              if (std::isfinite(s)) out->second = static_cast<int>(std::lround(s));
+            }
+          },
+          timeout_);
+      if (ran) {
+        a.waiting = out->first;
+        a.estimated_wait_s = out->second;
+      }
+    }
+    return a;
+  }
+
+  bool cancel(const std::string& id) override {
+    return onLoop<bool>([id](VoiceController& v) { return v.cancelCallback(id); }).value_or(false);
+  }
+
+ private:
+  // Runs `fn` on the SIP loop with the controller and waits for its result; nullopt if the
+  // loop or the controller is gone or did not answer in time.
+  template <typename T>
+  std::optional<T> onLoop(std::function<T(VoiceController&)> fn) {
+    sip::SipServer* server = shared_->sip.load();
+    if (server == nullptr) return std::nullopt;
+    auto promise = std::make_shared<std::promise<std::optional<T>>>();
+    std::future<std::optional<T>> result = promise->get_future();
+    std::shared_ptr<VoiceService::Shared> shared = shared_;
+    const bool posted = server->post([shared, promise, fn = std::move(fn)] {
+      VoiceController* v = shared->controller();
+      promise->set_value(v != nullptr ? std::optional<T>(fn(*v)) : std::nullopt);
+    });
+    if (!posted || result.wait_for(timeout_) != std::future_status::ready) return std::nullopt;
+    return result.get();
+  }
+
+  std::shared_ptr<VoiceService::Shared> shared_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace voice_detail
+
+std::unique_ptr<web::CallbackDesk> VoiceService::callbackDesk(std::chrono::milliseconds timeout) {
+  return std::make_unique<voice_detail::LoopCallbackDesk>(shared_, timeout);
+}
+
 void VoiceService::bindEngine(EngineLoop& engine) { shared_->engine.store(&engine); }
 
 bool VoiceService::attach(sip::SipServer& sip, EngineLoop& engine, std::string* error) {
@@ -480,9 +610,19 @@ bool VoiceService::attach(sip::SipServer& sip, EngineLoop& engine, std::string* 
       const std::string id = record.id;
       if (!store->save(std::move(record))) spdlog::error("record {}: not stored", id);
     };
+    CallbackPorts callback_ports;
+    if (store::CallbackStore* cbs = s->callbacks) {
+      callback_ports.persist = [cbs](const store::Callback& c, std::string* why) {
+        store::StoreResult<bool> r = cbs->put(c);
+        if (!r.ok() && why != nullptr) *why = r.error();
+        return r.ok();
+      };
+    }
+    callback_ports.local_of = [](store::EpochMillis t) { return localAt(t); };
     side->controller = std::make_unique<VoiceController>(
         std::move(*s->setup), port, *side->media_port, *side->routing, *side->prompts,
-        std::move(clock), std::move(save));
+        std::move(clock), std::move(save), std::move(callback_ports));
+    side->controller->restoreCallbacks(std::move(s->open_callbacks));
     s->loop = std::move(side);
     result->set_value("");
   });

@@ -26,7 +26,9 @@
 #include "app/voice_controller.h"
 #include "media/prompts.h"
 #include "sip/sip_server.h"
+#include "store/callback.h"
 #include "store/interaction_store.h"
+#include "web/callback_desk.h"
 
 namespace parley::app {
 
@@ -43,6 +45,13 @@ class VoiceService {
   ~VoiceService();
   VoiceService(const VoiceService&) = delete;
   VoiceService& operator=(const VoiceService&) = delete;
+
+  // Where callbacks are kept (must outlive the service) and the open ones it held at start-up;
+  // call before attach(). Without it callbacks are refused (the store is what makes a promise).
+  void useCallbackStore(store::CallbackStore* store, std::vector<store::Callback> open);
+  // The HTTP API's way to the callbacks: each call runs on the SIP loop (and, for the expected
+  // wait, the engine thread) and waits at most `timeout`. Lives as long as the service.
+  std::unique_ptr<web::CallbackDesk> callbackDesk(std::chrono::milliseconds timeout);
 
   // The engine loop whose clock and queue the service uses; call before `engine` starts.
   void bindEngine(EngineLoop& engine);
