@@ -202,11 +202,15 @@ class Harness:
         self.parley = None
 
     # --- Parley ---
-    def config(self, sales_strategy="longest-idle", offer_timeout="20s", rtp_timeout="20s"):
-        return """
+    def config(self, sales_strategy="longest-idle", offer_timeout="20s", rtp_timeout="20s",
+               trunk_port=None):
+        """Parley's config for these tests. With `trunk_port`, sales takes callbacks (the key
+        "*" in its queue) and dials customers at 127.0.0.1:<trunk_port>."""
+        callbacks = trunk_port is not None
+        text = """
 sip:
   listen: {udp: 127.0.0.1:%(sip)d, tcp: 127.0.0.1:%(tcp)d}
-  trusted_sources: [127.0.0.1]
+  trusted_sources: [127.0.0.1]%(trunk)s
 http:
   listen: 127.0.0.1:%(http)d
   users: [{name: boss, password: bosspass, role: supervisor}]
@@ -221,7 +225,7 @@ queues:
   - name: sales
     strategy: %(strategy)s
     offer_timeout: %(offer_timeout)s
-    record: true
+    record: true%(sales_callbacks)s
   - name: support
     strategy: ring-all
     offer_timeout: %(offer_timeout)s
@@ -244,14 +248,26 @@ flows:
           retries: 1
           on_failure: bye
       sales:
-        queue: {name: sales}
+        queue: {name: sales%(sales_key)s}
       support:
-        queue: {name: support}
+        queue: {name: support}%(callback_nodes)s
       bye: hangup
 """ % {"sip": self.sip_port, "tcp": self.tcp_port, "http": self.http_port, "db": self.db,
        "rmin": self.rtp[0], "rmax": self.rtp[1], "rec": self.recordings,
        "tts": os.path.join(ROOT, "build", "tts-cache-test"), "strategy": sales_strategy,
-       "offer_timeout": offer_timeout, "rtp_timeout": rtp_timeout}
+       "offer_timeout": offer_timeout, "rtp_timeout": rtp_timeout,
+       "trunk": ("\n  outbound_trunk: {uri: \"sip:127.0.0.1:%d\"}" % trunk_port
+                 if callbacks else ""),
+       "sales_callbacks": ("\n    callbacks: {max_attempts: 2, retry_after: 30s, customer_ring: 15s}"
+                           if callbacks else ""),
+       "sales_key": ', callback_key: "*", on_callback: book' if callbacks else "",
+       "callback_nodes": ("""
+      book:
+        callback: {next: booked, on_failure: bye}
+      booked:
+        play: {prompts: [{say: "Thank you. We will call you back."}], next: bye}"""
+                          if callbacks else "")}
+        return text
 
     def demo_config(self):
         """examples/demo.yaml as shipped, on this harness's free ports and in its directory."""
@@ -266,7 +282,7 @@ flows:
             text = text.replace(old, new)
         return text
 
-    def start_parley(self, demo=False, **kwargs):
+    def start_parley(self, demo=False, **kwargs):  # noqa: C901 - one retry loop
         """Starts Parley on free ports (its own config, or the shipped demo's with `demo`). A
         port taken between our probe and Parley's bind makes it exit 1 naming the address:
         then new ports, at most 3 times."""
@@ -362,10 +378,17 @@ flows:
         for ext in exts:
             self.wait_log("agent %s: logged-out -> available" % ext, 15)
 
-    def caller(self, name="caller", source=None):
-        account = "<sip:0701234567@127.0.0.1;transport=udp>;regint=0"
-        return self.baresip(name, account, CALLER_HZ, stdin=True,
-                            dial="sip:100@127.0.0.1:%d" % self.sip_port, source=source)
+    def caller(self, name="caller", source=None, dial=True):
+        """A caller (0701234567) that answers calls to it at once (a callback rings it). With
+        `dial`, it calls 100 as it starts; else call it with dial_now()."""
+        account = "<sip:0701234567@127.0.0.1;transport=udp>;regint=0;answermode=ANSWERMODE"
+        return self.baresip(name, account, CALLER_HZ, stdin=True, source=source,
+                            dial="sip:100@127.0.0.1:%d" % self.sip_port if dial else None)
+
+    def dial_now(self, peer):
+        c = Netstring(peer["ctrl"])
+        c.command("dial", "sip:100@127.0.0.1:%d" % self.sip_port)
+        c.close()
 
     def listen(self, peer, seconds):
         """Waits until `peer` has heard `seconds` of audio (the prompt, like a person would)."""
@@ -704,7 +727,65 @@ def test_malformed_sip_and_sdp(h):
     check(h.parley.poll() is None, "parley died")
 
 
-TESTS = [test_demo_config_press_1_talks_to_sales, test_rfc4733_menu_longest_idle_and_media,
+def test_queued_callback_keeps_its_place_agent_first_then_customer(h):
+    """A queued caller presses * and hangs up with a callback booked; a later caller queues
+    too. When agent 1001 registers, the callback goes first: the agent hears who it is, then
+    Parley dials the customer through the trunk (the first caller's own phone) and bridges
+    them; each hears the other's tone. The callback is stored done and connected."""
+    first = h.caller("first", dial=False)
+    h.start_parley(trunk_port=first["port"])
+    h.dial_now(first)
+    h.wait_log("answered, flow main", 15)
+    h.listen(first, 1.0)
+    h.press(first, "1")
+    wait_until(lambda: h.log_count(" queued in sales") >= 1, 10, "the first caller to queue")
+    second = h.caller("second")
+    wait_until(lambda: h.log_count("answered, flow main") >= 2, 15, "the second call")
+    h.listen(second, 1.0)
+    h.press(second, "1")
+    wait_until(lambda: h.log_count(" queued in sales") >= 2, 10, "the second caller to queue")
+    h.press(first, "*")
+    h.wait_log("in sales created (ivr, waiting)", 10)
+    h.wait_log("ended by system (callback-key), outcome exited", 15)  # "Thank you...", hang-up
+    agent = h.agent("1001")
+    h.agents_available("1001")
+    h.wait_log("agent 1001 took callback", 15)
+    check("connected to agent" not in read(h.log),
+          "the later caller reached the agent before the callback")
+    h.wait_log("dialling sip:0701234567@127.0.0.1:%d" % first["port"], 15)
+    h.wait_log("connected 0701234567 to agent 1001", 15)
+    # The agent's recording of this call (the next call, the later caller's, gets another).
+    heard_by_agent = h.recording(agent, "dec.wav")
+    heard_before = wav_seconds(heard_by_agent)  # the whisper
+    wait_until(lambda: wav_seconds(heard_by_agent) >= heard_before + 2.5,
+               15, "2.5 s of the customer at agent 1001")
+    wait_until(lambda: (h.recording(first, "dec.wav") and
+                        wav_seconds(h.recording(first, "dec.wav")) >= 2.0),
+               15, "2 s of the agent at the customer")
+    h.hangup(first)
+    h.wait_log("ended by caller", 10)
+    heard_by_customer = h.recording(first, "dec.wav")
+    wait_until(lambda: wav_complete(heard_by_agent) and wav_complete(heard_by_customer), 10,
+               "baresip to close its recordings")
+    got = tone_frames(heard_by_agent, CALLER_HZ)
+    check(got >= 10, "agent heard the customer's %g Hz tone in %d frames (want >= 10)"
+          % (CALLER_HZ, got))
+    got = tone_frames(heard_by_customer, AGENT_HZ["1001"])
+    check(got >= 10, "customer heard the agent's %g Hz tone in %d frames (want >= 10)"
+          % (AGENT_HZ["1001"], got))
+    con = sqlite3.connect(h.db, timeout=2)
+    rows = [json.loads(r[0]) for r in con.execute("SELECT json FROM callbacks")]
+    con.close()
+    check(len(rows) == 1, "one callback stored, got %d" % len(rows))
+    check(rows[0]["state"] == "done" and rows[0]["outcome"] == "connected",
+          "callback stored as %s/%s" % (rows[0]["state"], rows[0]["outcome"]))
+    check(rows[0]["attempt_log"][0]["agent"] == "1001", "attempt by %r" % rows[0]["attempt_log"])
+    # Then the later caller gets the agent (after the callback's wrap-up, which is 0 here).
+    h.wait_log("connected to agent 1001", 20)
+
+
+TESTS = [test_queued_callback_keeps_its_place_agent_first_then_customer,
+         test_demo_config_press_1_talks_to_sales, test_rfc4733_menu_longest_idle_and_media,
          test_info_dtmf_ring_all_cancels_the_loser,
          test_caller_hangs_up_in_queue_is_abandoned, test_agent_not_answering_moves_the_call_on,
          test_inband_dtmf_picks_the_queue, test_rtp_timeout_ends_a_silent_call,
