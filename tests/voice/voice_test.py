@@ -385,6 +385,27 @@ flows:
         return self.baresip(name, account, CALLER_HZ, stdin=True, source=source,
                             dial="sip:100@127.0.0.1:%d" % self.sip_port if dial else None)
 
+    def customer(self, number):
+        """A customer's phone for callbacks (user `number`), answering at once."""
+        account = "<sip:%s@127.0.0.1;transport=udp>;regint=0;answermode=ANSWERMODE" % number
+        return self.baresip("customer", account, CALLER_HZ)
+
+    def post(self, path, body):
+        """POST JSON to an API path without auth; returns (status, parsed JSON body)."""
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.http_port, path),
+                                     data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status, json.loads(r.read().decode() or "{}")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read().decode() or "{}")
+
+    def kill_parley(self):
+        """kill -9: no shutdown at all."""
+        os.killpg(self.parley.pid, signal.SIGKILL)
+        self.parley.wait(10)
+
     def dial_now(self, peer):
         c = Netstring(peer["ctrl"])
         c.command("dial", "sip:100@127.0.0.1:%d" % self.sip_port)
@@ -784,7 +805,48 @@ def test_queued_callback_keeps_its_place_agent_first_then_customer(h):
     h.wait_log("connected to agent 1001", 20)
 
 
+def test_callback_survives_kill_9_and_calls_once(h):
+    """A web request for a callback (POST /api/callbacks) while no agent is free; Parley is
+    killed with SIGKILL and started again on the same database: the callback is still there,
+    a repeated request merges into it, and when an agent comes the customer is called once."""
+    customer = h.customer("+447911123456")
+    h.start_parley(trunk_port=customer["port"])
+    status, body = h.post("/api/callbacks", {"queue": "sales", "number": "+447911123456",
+                                             "context": {"page_url": "https://shop.example/x"}})
+    check(status == 201 and body.get("status") == "created", "POST gave %d %r" % (status, body))
+    cb_id = body["id"]
+    h.wait_log("waits in sales", 5)
+    h.kill_parley()
+    h.start_parley(trunk_port=customer["port"])
+    h.wait_log("callbacks: 1 open from the store", 5)
+    status, body = h.post("/api/callbacks", {"queue": "sales", "number": "+447911123456"})
+    check(status == 200 and body.get("id") == cb_id and body.get("status") == "updated",
+          "the repeated request gave %d %r" % (status, body))
+    h.agent("1001")
+    h.agents_available("1001")
+    h.wait_log("connected +447911123456 to agent 1001", 25)
+    wait_until(lambda: customer_heard(h, customer), 15, "2 s of the agent at the customer")
+    h.hangup(customer)
+    h.wait_log("ended by caller", 10)
+    check(h.log_count("dialling sip:+447911123456@") == 1,
+          "the customer was dialled %d times" % h.log_count("dialling sip:+447911123456@"))
+    status, body = h.api("/api/callbacks/" + cb_id)
+    check(status == 200, "GET /api/callbacks/%s gave %d" % (cb_id, status))
+    check(body["state"] == "done" and body["outcome"] == "connected" and body["attempts"] == 1,
+          "after the call: %s/%s, %s attempts" % (body["state"], body["outcome"], body["attempts"]))
+    check(body["context"].get("page_url") == "https://shop.example/x",
+          "the page context was lost: %r" % body["context"])
+    status, body = h.api("/api/callbacks")
+    check(len(body["callbacks"]) == 1, "%d callbacks stored" % len(body["callbacks"]))
+
+
+def customer_heard(h, customer):
+    rec = h.recording(customer, "dec.wav")
+    return rec is not None and wav_seconds(rec) >= 2.0
+
+
 TESTS = [test_queued_callback_keeps_its_place_agent_first_then_customer,
+         test_callback_survives_kill_9_and_calls_once,
          test_demo_config_press_1_talks_to_sales, test_rfc4733_menu_longest_idle_and_media,
          test_info_dtmf_ring_all_cancels_the_loser,
          test_caller_hangs_up_in_queue_is_abandoned, test_agent_not_answering_moves_the_call_on,
