@@ -1014,7 +1014,7 @@ TEST(ConfigCallbacks, DemoHasSalesCallbacksTheTrunkAndAnInvitation) {
   EXPECT_EQ(c.widget.invitations[0].url, "*mortgage*");
   EXPECT_EQ(c.widget.invitations[0].after_s, 30);
   EXPECT_EQ(c.widget.invitations[0].from, "20:00");
-  EXPECT_EQ(c.widget.invitations[0].to, "24:00");
+  EXPECT_EQ(c.widget.invitations[0].to, "22:00");
   EXPECT_EQ(c.widget.invitations[0].queue, "sales");
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <utility>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,8 @@ namespace parley::app {
 
 // Playback token of a callback's whisper to the agent (flow playback ids are small numbers).
 inline constexpr media::PlaybackToken kWhisperToken = media::PlaybackToken{1} << 60;
+// ... and of a customer-first callback's greeting to the customer (hold music follows it).
+inline constexpr media::PlaybackToken kGreetingToken = kWhisperToken + 1;
 
 // One phone of an agent ringing (or talking) for a call, or a transfer target.
 struct VoiceController::AgentLeg {
@@ -55,6 +58,9 @@ struct VoiceController::Call {
   struct Callback {
     std::string id;      // the CallbackBook's
     std::string number;  // normalised, what is dialled
+    bool customer_first = false;  // the queue's order: customer, then agent
+    // Customer first: the agent the engine reserved, to ring once the customer answers.
+    std::optional<std::pair<engine::AgentId, engine::TimePoint>> pending_offer;
     bool whispering = false;
     bool attempt_started = false;  // the book wrote the attempt; the customer leg was dialled
     bool customer_answered = false;

@@ -180,6 +180,9 @@ void VoiceController::callbackEnqueue(const cb::Enqueue& e) {
   call->started = clock_.now();
   call->wall_offset = clock_.wall_ms() - call->started.time_since_epoch().count();
   call->callback = Call::Callback{e.callback_id, e.number};
+  if (const CallbackPolicy* p = book_.policy(e.queue)) {
+    call->callback->customer_first = p->customer_first;
+  }
   call->save_record = false;  // until an agent takes it
   call->queue = q;
   call->in_engine = true;
@@ -290,6 +293,13 @@ void VoiceController::customerAnswered(Call& call, const std::string& sdp) {
   }
   call.callback->customer_answered = true;
   settleCallback(call, "connected", 200);  // written done before anyone talks
+  call.record.attributes["customer_answered"] = std::to_string(wallNow());
+  if (call.callback->customer_first) {
+    // They hear why they are called and hold music while the agent rings; answered()
+    // bridges them (and records) when the agent takes the call.
+    customerHolds(call);
+    return;
+  }
   std::optional<media::RecordingSpec> recording;
   if (call.queue != nullptr && call.queue->record && !setup_.recordings_dir.empty()) {
     recording = media::RecordingSpec{setup_.recordings_dir + "/" + call.record.id + ".wav"};
@@ -298,9 +308,33 @@ void VoiceController::customerAnswered(Call& call, const std::string& sdp) {
   if (!call.connected || !media_.bridge(call.caller_stream, call.connected->stream, recording)) {
     spdlog::warn("callback {}: bridging customer and agent failed", call.callback->id);
   }
-  call.record.attributes["customer_answered"] = std::to_string(wallNow());
   spdlog::info("call {}: callback {} connected {} to agent {}", call.record.id, call.callback->id,
                call.callback->number, call.record.agent);
+}
+
+void VoiceController::customerHolds(Call& call) {
+  const engine::ContactId id = call.id;
+  std::string text = "Hello, this is the call back you asked for";
+  if (call.queue != nullptr) text += " from " + call.queue->name;
+  text += ". Please hold while we connect you.";
+  prompts_.fetch({flow::Prompt{flow::Prompt::Kind::Tts, text}},
+                 [this, id](std::vector<media::ClipPtr> clips) {
+                   Call* c = findCall(id);
+                   if (c == nullptr || c->connected || c->caller_stream == 0) return;
+                   // The greeting, then music until the agent answers (onPlaybackDone).
+                   if (clips.empty()) {
+                     media_.loop(c->caller_stream, prompts_.music(""));
+                   } else {
+                     media_.play(c->caller_stream, std::move(clips), kGreetingToken);
+                   }
+                 });
+  if (call.callback->pending_offer) {
+    const auto [agent, expires_at] = *call.callback->pending_offer;
+    call.callback->pending_offer.reset();
+    ringAgent(call, agent, expires_at);
+  }
+  spdlog::info("call {}: callback {} reached {}, ringing agent {}", call.record.id,
+               call.callback->id, call.callback->number, call.record.agent);
 }
 
 void VoiceController::customerLegEnded(Call& call, const sip::LegEnded& ended) {

@@ -209,6 +209,69 @@ TEST_F(CallbackTest, UnansweredCustomerIsRetriedAfterTheGapThenGivenUp) {
   EXPECT_EQ(failed, 2);
 }
 
+class CustomerFirstTest : public VoiceTestBase {
+ protected:
+  CustomerFirstTest()
+      : VoiceTestBase(kConfig, [](VoiceSetup& s) {
+          CallbackPolicy p;
+          p.enabled = true;
+          p.customer_first = true;
+          p.customer_ring = Millis{30'000};
+          s.callback_queues = {{"sales", p}};
+          s.callback_dialing.trunk_uri = "sip:trunk.example.com";
+        }) {}
+};
+
+TEST_F(CustomerFirstTest, CustomerIsCalledFirstThenTheReservedAgentRings) {
+  CallbackRequest req;
+  req.queue = "sales";
+  req.number = "+441234567";
+  const CallbackReply reply = voice_->requestCallback(req);
+  ASSERT_TRUE(reply.accepted());
+  login("1001");
+  ASSERT_EQ(calls_.dials.size(), 1u) << "only the customer rings";
+  const FakeCalls::Dial customer = calls_.dials[0];
+  EXPECT_EQ(customer.request.target, "sip:+441234567@trunk.example.com");
+  EXPECT_EQ(routing_.engine.agentState(agent("1001")), engine::AgentState::Reserved);
+  EXPECT_EQ(stored_.at(reply.id).state, "dialing");
+  // The offer lasts the sales offer timeout (20 s) plus the customer's ring time.
+  advance(Millis{45'000});
+  EXPECT_EQ(routing_.engine.agentState(agent("1001")), engine::AgentState::Reserved);
+  voice_->onAnswered(customer.leg, kAnswer);
+  pump();
+  EXPECT_EQ(stored_.at(reply.id).outcome, "connected");
+  prompts();  // the greeting
+  ASSERT_FALSE(prompts_.texts.empty());
+  EXPECT_EQ(prompts_.texts.back(),
+            "Hello, this is the call back you asked for from sales. Please hold while we "
+            "connect you.");
+  const FakeCalls::Dial* ring = dialTo("1001");
+  ASSERT_NE(ring, nullptr) << "the agent rings once the customer is there";
+  voice_->onAnswered(ring->leg, kAnswer);
+  pump();
+  ASSERT_EQ(media_.bridges.size(), 1u);
+  EXPECT_TRUE(prompts_.pending.empty()) << "no whisper in customer-first order";
+  voice_->onLegEnded(ring->leg, sip::LegEnded{sip::LegEnd::Bye, true, 0, ""});
+  pump();
+  EXPECT_TRUE(calls_.hungUp(customer.leg));
+  EXPECT_EQ(routing_.engine.liveContactCount(), 0u);
+}
+
+TEST_F(CustomerFirstTest, UnansweredCustomerFreesTheReservedAgent) {
+  CallbackRequest req;
+  req.queue = "sales";
+  req.number = "+441234567";
+  const CallbackReply reply = voice_->requestCallback(req);
+  login("1001");
+  voice_->onLegEnded(calls_.dials[0].leg, sip::LegEnded{sip::LegEnd::Failed, true, 486, "Busy"});
+  pump();
+  EXPECT_EQ(stored_.at(reply.id).attempt_log.back().result, "busy");
+  EXPECT_EQ(stored_.at(reply.id).state, "scheduled");
+  EXPECT_EQ(routing_.engine.agentState(agent("1001")), engine::AgentState::Available);
+  EXPECT_EQ(routing_.engine.liveContactCount(), 0u);
+  EXPECT_EQ(calls_.dials.size(), 1u) << "the agent's phone never rang";
+}
+
 TEST_F(CallbackTest, SecondRequestForTheSameNumberUpdatesTheFirst) {
   CallbackRequest req;
   req.queue = "sales";

@@ -365,6 +365,11 @@ void VoiceController::onPlaybackDone(media::StreamId stream, media::PlaybackToke
     dialCustomer(*call);
     return;
   }
+  if (call != nullptr && call->callback && stream == call->caller_stream &&
+      token == kGreetingToken) {
+    if (!call->connected) media_.loop(stream, prompts_.music(""));
+    return;
+  }
   if (call == nullptr || stream != call->caller_stream) return;
   if (call->playing == token) call->playing = 0;
   feedFlow(*call, flow::ev::PromptFinished{token});
@@ -556,6 +561,10 @@ void VoiceController::onEngineAction(const engine::Action& action) {
           } else if constexpr (std::is_same_v<A, engine::act::OfferCreated>) {
             offer(*call, a.agent, a.expires_at);
           } else if constexpr (std::is_same_v<A, engine::act::OfferWithdrawn>) {
+            if (call->callback && call->callback->pending_offer &&
+                call->callback->pending_offer->first == a.agent) {
+              call->callback->pending_offer.reset();
+            }
             hangupAgent(*call, a.agent, std::string(withdrawResult(a.reason)));
             if (call->legs.empty() && !call->connected) {
               // Nothing rings any more; ContactRequeued (or an end) follows from the engine.
@@ -601,8 +610,6 @@ void VoiceController::onQueueInfo(const std::vector<QueueInfo>& info) {
 
 void VoiceController::offer(Call& call, engine::AgentId agent, engine::TimePoint expires_at) {
   const VoiceSetup::Agent* a = agentById(agent);
-  std::vector<std::string> contacts;
-  if (a != nullptr && sip_.contacts_of) contacts = sip_.contacts_of(a->extension);
   const engine::TimePoint now = clock_.now();
   call.record.offers.push_back(
       store::OfferRecord{a != nullptr ? a->extension : std::string(), wallOf(call, now), 0, "", 0});
@@ -611,6 +618,22 @@ void VoiceController::offer(Call& call, engine::AgentId agent, engine::TimePoint
     call.record.offers.erase(call.record.offers.begin());
     for (auto& [k, v] : call.open_offers) v = v > 0 ? v - 1 : 0;
   }
+  if (call.callback && call.callback->customer_first && !call.callback->customer_answered) {
+    // Customer first: the agent stays reserved (the engine's offer) while the customer's
+    // phone rings; the agent's rings once the customer is on the line.
+    call.callback->pending_offer = std::make_pair(agent, expires_at);
+    call.record.agent = a != nullptr ? a->extension : std::string();
+    if (!call.callback->attempt_started) dialCustomer(call);
+    return;
+  }
+  ringAgent(call, agent, expires_at);
+}
+
+void VoiceController::ringAgent(Call& call, engine::AgentId agent, engine::TimePoint expires_at) {
+  const VoiceSetup::Agent* a = agentById(agent);
+  std::vector<std::string> contacts;
+  if (a != nullptr && sip_.contacts_of) contacts = sip_.contacts_of(a->extension);
+  const engine::TimePoint now = clock_.now();
   if (contacts.empty()) {
     spdlog::info("call {}: agent {} has no registered phone", call.record.id,
                  a != nullptr ? a->extension : "?");
@@ -699,7 +722,8 @@ void VoiceController::answered(Call& call, engine::AgentId agent) {
   }
   call.connected = leg;
   call.playing = 0;
-  if (call.callback) {  // agent first: tell the agent who it is, then dial the customer
+  if (call.callback && !call.callback->customer_answered) {
+    // Agent first: tell the agent who it is, then dial the customer.
     call.save_record = true;
     const VoiceSetup::Agent* a = agentById(agent);
     call.record.agent = a != nullptr ? a->extension : std::string();

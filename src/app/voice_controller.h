@@ -179,7 +179,10 @@ class VoiceController {
   void runFlowActions(Call& call, std::vector<flow::Action>& actions);
   void enqueue(Call& call, const flow::act::Enqueue& enqueue);
   void playPrompts(Call& call, flow::PlaybackId id, const flow::Prompts& prompts);
+  // Records the engine's offer and rings the agent's phones (for a customer-first callback:
+  // dials the customer first, and rings the agent once the customer answered).
   void offer(Call& call, engine::AgentId agent, engine::TimePoint expires_at);
+  void ringAgent(Call& call, engine::AgentId agent, engine::TimePoint expires_at);
   void dialTransfer(Call& call, const std::string& uri);
   void hangupAgent(Call& call, engine::AgentId agent, const std::string& result);
   void dropAgentLeg(Call& call, std::size_t index);
@@ -204,6 +207,7 @@ class VoiceController {
   void dialCustomer(Call& call);
   void customerAnswered(Call& call, const std::string& sdp);
   void customerLegEnded(Call& call, const sip::LegEnded& ended);
+  void customerHolds(Call& call);
   // Tells the book how the attempt (or the contact) ended, once; `result` as in AttemptEnd.
   void settleCallback(Call& call, const std::string& result, int sip_code);
   store::EpochMillis wallNow() const;
