@@ -399,7 +399,7 @@ LegId CallLegs::dial(const DialRequest& request) {
   leg.auth_password = request.auth_password;
 
   const std::string target = headerSafe(request.target, "<>\" ");
-  std::string user = headerSafe(request.from_user, "<>\"@:; ?&=+$,/\\");
+  std::string user = headerSafe(request.from_user, "<>\"@:; ?&=$,/\\");
   if (user.empty()) user = "anonymous";
   const std::string display = headerSafe(request.from_display, "\"\\");
   const bool v6 = local_host_.find(':') != std::string::npos;

@@ -54,9 +54,8 @@ const sippBin = process.env.PARLEY_SIPP || 'sipp';
 const here = path.join(repoRoot, 'tests', 'ui');
 const typedNumber = '07911 123456'; // what the visitor types (national, UK)
 const e164 = '+447911123456'; // what Parley must dial (callbacks.country_code 44)
-// callbacks.caller_id: the From user on the customer's call. National, not "+44...": Parley's SIP
-// layer drops a '+' from the From user today (reported to the integrator).
-const callerId = '02071234567';
+// callbacks.caller_id, the From user on the customer's call, in E.164: the '+' must reach the customer's phone unchanged (RFC 3261 allows it).
+const callerId = '+442071234567';
 const agent = { extension: '1001', password: 'demo1001' };
 const supervisor = { name: 'boss', password: 'bosspass' };
 
@@ -333,7 +332,7 @@ describe(testName, { timeout: 90_000 }, () => {
     const [, ruri, from] = invited;
     assert.match(ruri, /^sip:([^@;]+)@/, `customer INVITE Request-URI ${ruri}`);
     assert.equal(/^sip:([^@;]+)@/.exec(ruri)[1], e164, `the customer's phone was called at ${ruri}`);
-    assert.match(from, new RegExp(`<sip:${callerId}@`), `the customer's call is from the caller id (From:${from})`);
+    assert.match(from, new RegExp(`<sip:${callerId.replace("+", "\\+")}@`), `the customer's call is from the caller id (From:${from})`);
     await expect(() => read(customerPhone.logFile).includes('customer answered'), "the customer's phone to answer");
 
     // The callback is done and connected, as the supervisor sees it.
