@@ -14,6 +14,15 @@ std::string minutesText(engine::Millis d) {
   return std::to_string(minutes) + (minutes == 1 ? " minute" : " minutes");
 }
 
+// A booked time: the callback enters its queue then, ordered by that time.
+void bookAt(store::Callback& r, EpochMillis at, const CallbackPolicy& p) {
+  r.state = "scheduled";
+  r.scheduled_for = at;
+  r.due_at = at;
+  r.place_since = at;
+  r.priority = p.scheduled_priority;
+}
+
 // The n of an id "cb-<n>-<ms>", 0 if it has another shape.
 std::uint64_t idSequence(std::string_view id) {
   if (id.rfind("cb-", 0) != 0) return 0;
@@ -180,11 +189,7 @@ BookDecision CallbackBook::decide(const CallbackRequest& request, EpochMillis no
     if (r.state == "dialing") {
       d.message = "this number is being called now";
     } else if (request.at) {
-      r.state = "scheduled";
-      r.scheduled_for = *request.at;
-      r.due_at = *request.at;
-      r.place_since = *request.at;
-      r.priority = p.scheduled_priority;
+      bookAt(r, *request.at, p);
     } else {
       const EpochMillis asked = std::min(request.place_since.value_or(now), now);
       r.place_since = r.state == "waiting" ? std::min(r.place_since, asked) : asked;
@@ -204,11 +209,7 @@ BookDecision CallbackBook::decide(const CallbackRequest& request, EpochMillis no
     r.interaction_id = request.interaction_id;
     r.context = request.context;
     if (request.at) {
-      r.state = "scheduled";
-      r.scheduled_for = *request.at;
-      r.due_at = *request.at;
-      r.place_since = *request.at;
-      r.priority = p.scheduled_priority;
+      bookAt(r, *request.at, p);
     } else {
       r.state = "waiting";
       r.place_since = std::min(request.place_since.value_or(now), now);

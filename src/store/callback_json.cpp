@@ -4,55 +4,18 @@
 #include <utility>
 
 #include "store/interaction_json.h"  // isoTime()
+#include "store/json_fields.h"
 
 namespace parley::store {
 
 namespace {
 
 using nlohmann::json;
-
-// The same small readers as interaction_json.cpp (kept file-local there).
+using namespace json_fields;  // NOLINT: the readers shared with interaction_json.cpp
 
 void putTime(json& j, const std::string& name, EpochMillis ms) {
   j[name] = ms;
   j[name + "_iso"] = isoTime(ms);
-}
-
-// Thrown inside callbackFromJson() only; turned into CallbackFromJson::error.
-struct BadField {
-  std::string what;
-};
-
-std::string join(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
-}
-
-const json* member(const json& object, const char* key) {
-  const auto it = object.find(key);
-  return it == object.end() || it->is_null() ? nullptr : &*it;
-}
-
-void readString(const json& object, const std::string& path, const char* key, std::string& out) {
-  if (const json* v = member(object, key)) {
-    if (!v->is_string()) throw BadField{join(path, key) + ": not a string"};
-    out = v->get<std::string>();
-  }
-}
-
-void readMillis(const json& object, const std::string& path, const char* key, EpochMillis& out) {
-  if (const json* v = member(object, key)) {
-    if (!v->is_number_integer()) throw BadField{join(path, key) + ": not an integer"};
-    out = v->get<EpochMillis>();
-  }
-}
-
-void readInt(const json& object, const std::string& path, const char* key, int& out) {
-  if (const json* v = member(object, key)) {
-    if (!v->is_number_integer()) throw BadField{join(path, key) + ": not an integer"};
-    const auto n = v->get<std::int64_t>();
-    if (n < -1'000'000'000 || n > 1'000'000'000) throw BadField{join(path, key) + ": out of range"};
-    out = static_cast<int>(n);
-  }
 }
 
 }  // namespace

@@ -5,11 +5,14 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include "store/json_fields.h"
+
 namespace parley::store {
 
 namespace {
 
 using nlohmann::json;
+using namespace json_fields;  // NOLINT: the readers shared with callback_json.cpp
 
 // Floor division, so times before 1970 give the right second and a positive millisecond part.
 std::pair<std::int64_t, int> splitMillis(EpochMillis ms) {
@@ -33,75 +36,6 @@ void putOptionalTime(json& j, const std::string& name, const std::optional<Epoch
   } else {
     j[name] = nullptr;
     j[name + "_at"] = nullptr;
-  }
-}
-
-// Thrown inside fromJson() only; turned into InteractionFromJson::error.
-struct BadField {
-  std::string what;
-};
-
-std::string join(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
-}
-
-const json* member(const json& object, const char* key) {
-  const auto it = object.find(key);
-  return it == object.end() || it->is_null() ? nullptr : &*it;
-}
-
-void readString(const json& object, const std::string& path, const char* key, std::string& out) {
-  if (const json* v = member(object, key)) {
-    if (!v->is_string()) throw BadField{join(path, key) + ": not a string"};
-    out = v->get<std::string>();
-  }
-}
-
-void readMillis(const json& object, const std::string& path, const char* key, EpochMillis& out) {
-  if (const json* v = member(object, key)) {
-    if (!v->is_number_integer()) throw BadField{join(path, key) + ": not an integer"};
-    out = v->get<EpochMillis>();
-  }
-}
-
-void readOptionalMillis(const json& object, const std::string& path, const char* key,
-                        std::optional<EpochMillis>& out) {
-  if (member(object, key) == nullptr) {
-    out.reset();
-    return;
-  }
-  EpochMillis ms = 0;
-  readMillis(object, path, key, ms);
-  out = ms;
-}
-
-void readBool(const json& object, const std::string& path, const char* key, bool& out) {
-  if (const json* v = member(object, key)) {
-    if (!v->is_boolean()) throw BadField{join(path, key) + ": not true or false"};
-    out = v->get<bool>();
-  }
-}
-
-void readInt(const json& object, const std::string& path, const char* key, int& out) {
-  if (const json* v = member(object, key)) {
-    if (!v->is_number_integer()) throw BadField{join(path, key) + ": not an integer"};
-    const auto n = v->get<std::int64_t>();
-    if (n < -1'000'000'000 || n > 1'000'000'000) throw BadField{join(path, key) + ": out of range"};
-    out = static_cast<int>(n);
-  }
-}
-
-// Calls read(element, element_path) for each object in the array `key`, if present.
-template <typename F>
-void readArray(const json& object, const std::string& path, const char* key, F&& read) {
-  const json* v = member(object, key);
-  if (v == nullptr) return;
-  const std::string p = join(path, key);
-  if (!v->is_array()) throw BadField{p + ": not an array"};
-  for (std::size_t i = 0; i < v->size(); ++i) {
-    const std::string ep = p + "[" + std::to_string(i) + "]";
-    if (!(*v)[i].is_object()) throw BadField{ep + ": not an object"};
-    read((*v)[i], ep);
   }
 }
 
