@@ -1,7 +1,9 @@
 #include "app/callback_book.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <chrono>
 
 namespace parley::app {
 
@@ -34,6 +36,39 @@ std::uint64_t idSequence(std::string_view id) {
 }
 
 }  // namespace
+
+std::string spokenTime(const flow::LocalDateTime& at, const flow::Date& today) {
+  using namespace std::chrono;
+  const auto day = [](const flow::Date& d) {
+    return sys_days(year_month_day(year(d.year), month(static_cast<unsigned>(d.month)),
+                                   std::chrono::day(static_cast<unsigned>(d.day))));
+  };
+  const auto ahead = (day(at.date) - day(today)).count();
+  static constexpr std::array<const char*, 7> kDays = {
+      "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
+  static constexpr std::array<const char*, 12> kMonths = {
+      "January", "February", "March",     "April",   "May",      "June",
+      "July",    "August",   "September", "October", "November", "December"};
+  std::string when;
+  if (ahead == 0) {
+    when = "today";
+  } else if (ahead == 1) {
+    when = "tomorrow";
+  } else if (ahead > 1 && ahead < 7) {
+    when = kDays[static_cast<std::size_t>(flow::weekdayOf(at.date))];
+  } else {
+    when = std::string(kMonths[static_cast<std::size_t>(std::clamp(at.date.month, 1, 12) - 1)]) +
+           " " + std::to_string(at.date.day);
+  }
+  const int minutes = at.second_of_day / 60;
+  const int hour = minutes / 60 % 24;
+  const int minute = minutes % 60;
+  if (hour == 12 && minute == 0) return when + " at noon";
+  const int h12 = hour % 12 == 0 ? 12 : hour % 12;
+  std::string time = std::to_string(h12);
+  if (minute != 0) time += (minute < 10 ? ":0" : ":") + std::to_string(minute);
+  return when + " at " + time + (hour < 12 ? " AM" : " PM");
+}
 
 std::string_view toString(BookStatus s) {
   switch (s) {

@@ -136,6 +136,10 @@ struct CallbackAvailability {
   std::vector<SlotInfo> slots;
 };
 
+// How a booking time sounds to a caller, both in local time: "today at 3 PM", "tomorrow at
+// 9:15 AM", "Monday at 10 AM" (within the coming week), else "December 3 at 10 AM".
+std::string spokenTime(const flow::LocalDateTime& at, const flow::Date& today);
+
 class CallbackBook {
  public:
   // The local wall time of an instant, for hours and slot alignment.

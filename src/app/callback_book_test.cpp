@@ -299,6 +299,18 @@ TEST(CallbackBook, MovingFromLaterToNowEntersTheQueue) {
   EXPECT_EQ(f.book.checkInvariants(), "");
 }
 
+TEST(SpokenTime, SaysTodayTomorrowTheWeekdayOrTheDate) {
+  const flow::Date monday{2026, 11, 23};
+  const auto at = [](flow::Date d, int h, int m) {
+    return flow::LocalDateTime{d, h * 3600 + m * 60};
+  };
+  EXPECT_EQ(spokenTime(at(monday, 15, 0), monday), "today at 3 PM");
+  EXPECT_EQ(spokenTime(at({2026, 11, 24}, 9, 15), monday), "tomorrow at 9:15 AM");
+  EXPECT_EQ(spokenTime(at({2026, 11, 27}, 12, 0), monday), "Friday at noon");
+  EXPECT_EQ(spokenTime(at({2026, 12, 3}, 0, 5), monday), "December 3 at 12:05 AM");
+  EXPECT_EQ(spokenTime(at({2027, 1, 1}, 10, 30), {2026, 12, 31}), "tomorrow at 10:30 AM");
+}
+
 // Random requests, ticks, attempts and cancels: the indexes always match the records, no slot
 // is over capacity, no number has two open callbacks, and every callback ends at most once.
 TEST(CallbackBookProperty, RandomLivesKeepEveryInvariant) {

@@ -26,7 +26,7 @@ constexpr std::size_t kMaxAssignments = 100;
 constexpr std::size_t kMaxNodeSkills = 100;
 
 constexpr const char* kNodeTypes =
-    "play, menu, collect, set, hours, queue, transfer, callback, hangup";
+    "play, menu, collect, set, hours, queue, transfer, callback, schedule_callback, hangup";
 
 // Follows a flow::FlowIssue field ("options.1", "schedule[0].from") down from `base` as far as
 // the document goes, so the error points at the closest line.
@@ -209,6 +209,7 @@ class FlowReader {
     if (type == "queue") return {queue(body, p), body};
     if (type == "transfer") return {transfer(body, p), body};
     if (type == "callback") return {callback(body, p), body};
+    if (type == "schedule_callback") return {scheduleCallback(body, p), body};
     r_.fail(node.begin()->first, p,
             "unknown node type \"" + type + "\" (expected one of " + kNodeTypes + ")");
   }
@@ -495,6 +496,25 @@ class FlowReader {
     });
     r_.field(node, path, "number",
              [&](const YAML::Node& v, const Path& p) { n.number = r_.name(v, p); });
+    target(node, path, "next", n.next);
+    target(node, path, "on_failure", n.on_failure);
+    return n;
+  }
+
+  flow::ScheduleCallbackNode scheduleCallback(const YAML::Node& node, const Path& path) {
+    r_.keys(node, path,
+            {"queue", "number", "slots", "prompt", "timeout", "retries", "next", "on_failure"});
+    flow::ScheduleCallbackNode n;
+    r_.field(node, path, "queue", [&](const YAML::Node& v, const Path& p) {
+      n.queue = r_.name(v, p);
+      if (!queue_index_.contains(n.queue)) r_.fail(v, p, "unknown queue \"" + n.queue + "\"");
+    });
+    r_.field(node, path, "number",
+             [&](const YAML::Node& v, const Path& p) { n.number = r_.name(v, p); });
+    integer(node, path, "slots", n.slots, 1, 9);
+    prompts(node, path, "prompt", n.prompt);
+    duration(node, path, "timeout", n.timeout);
+    integer(node, path, "retries", n.retries, 0, 100);
     target(node, path, "next", n.next);
     target(node, path, "on_failure", n.on_failure);
     return n;

@@ -332,7 +332,7 @@ TEST(Config, FlowReferencesAreCheckedWithLines) {
   // Node type typo.
   EXPECT_EQ(onlyError(std::string(kBase) + "      x:\n        hangpu: {}\n").text,
             "test.yaml:18: flows.main.nodes.x.hangpu: unknown node type \"hangpu\" (expected one "
-            "of play, menu, collect, set, hours, queue, transfer, callback, hangup)");
+            "of play, menu, collect, set, hours, queue, transfer, callback, schedule_callback, hangup)");
   // An unquoted # starts a comment.
   const ConfigError e = onlyError(std::string(kBase) +
                                   "      c:\n        collect:\n          attribute: acct\n"

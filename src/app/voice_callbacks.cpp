@@ -118,6 +118,7 @@ void VoiceController::flowRequestCallback(Call& call, const flow::act::RequestCa
   req.queue = a.queue;
   req.number = ivrNumber(a.number);
   req.source = "ivr";
+  req.at = a.at;
   req.interaction_id = call.record.id;
   // A caller who waited in this queue keeps their place.
   if (call.record.enqueued && call.record.queue == a.queue) req.place_since = *call.record.enqueued;
@@ -137,6 +138,21 @@ void VoiceController::flowRequestCallback(Call& call, const flow::act::RequestCa
     if (result.accepted) call.record.attributes["callback_id"] = reply.id;
   }
   feedFlow(call, result);
+}
+
+void VoiceController::flowOfferSlots(Call& call, const flow::act::OfferSlots& a) {
+  flow::ev::SlotsOffered offered;
+  const store::EpochMillis now = wallNow();
+  const std::optional<CallbackAvailability> available =
+      book_.availability(a.queue, now, static_cast<std::size_t>(std::max(0, a.count)));
+  if (available && available->enabled && callback_ports_.local_of) {
+    const flow::Date today = callback_ports_.local_of(now).date;
+    for (const SlotInfo& slot : available->slots) {
+      offered.slots.push_back(
+          flow::ev::SlotChoice{slot.start, spokenTime(callback_ports_.local_of(slot.start), today)});
+    }
+  }
+  feedFlow(call, offered);
 }
 
 // --- the book's effects -------------------------------------------------------------------------

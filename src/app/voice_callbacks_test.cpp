@@ -41,6 +41,18 @@ flows:
       bye: hangup
 )";
 
+// The contact ids of the callbacks a controller put in the engine, in order.
+std::vector<engine::ContactId> callbackContactsOf(const std::vector<engine::Event>& history) {
+  std::vector<engine::ContactId> out;
+  for (const engine::Event& e : history) {
+    if (const auto* a = std::get_if<engine::ev::ContactArrived>(&e);
+        a != nullptr && a->contact.channel == engine::Channel::Callback) {
+      out.push_back(a->contact.id);
+    }
+  }
+  return out;
+}
+
 class CallbackTest : public VoiceTestBase {
  protected:
   CallbackTest()
@@ -54,16 +66,8 @@ class CallbackTest : public VoiceTestBase {
           s.callback_dialing.caller_id = "555000";
         }) {}
 
-  // The contact ids of the callbacks the controller put in the engine, in order.
   std::vector<engine::ContactId> callbackContacts() const {
-    std::vector<engine::ContactId> out;
-    for (const engine::Event& e : routing_.history) {
-      if (const auto* a = std::get_if<engine::ev::ContactArrived>(&e);
-          a != nullptr && a->contact.channel == engine::Channel::Callback) {
-        out.push_back(a->contact.id);
-      }
-    }
-    return out;
+    return callbackContactsOf(routing_.history);
   }
   const FakeCalls::Dial* lastDialTo(const std::string& prefix) const {
     for (auto it = calls_.dials.rbegin(); it != calls_.dials.rend(); ++it) {
@@ -270,6 +274,72 @@ TEST_F(CustomerFirstTest, UnansweredCustomerFreesTheReservedAgent) {
   EXPECT_EQ(routing_.engine.agentState(agent("1001")), engine::AgentState::Available);
   EXPECT_EQ(routing_.engine.liveContactCount(), 0u);
   EXPECT_EQ(calls_.dials.size(), 1u) << "the agent's phone never rang";
+}
+
+constexpr const char* kScheduleConfig = R"(
+sip:
+  trusted_sources: [127.0.0.1]
+queues:
+  - name: sales
+agents:
+  - {extension: "1001", password: demo1001, queues: [sales]}
+entry_points:
+  - {called: "100", flow: main}
+flows:
+  main:
+    start: welcome
+    nodes:
+      welcome:
+        menu:
+          prompt: {say: "Press 1 for sales."}
+          options: {"1": sales}
+      sales:
+        queue: {name: sales, callback_key: "*", on_callback: pick}
+      pick:
+        schedule_callback: {slots: 2, next: thanks, on_failure: bye}
+      thanks:
+        play: {prompts: [{say: "We will call you ${callback_time}."}], next: bye}
+      bye: hangup
+)";
+
+class ScheduleTest : public VoiceTestBase {
+ protected:
+  ScheduleTest()
+      : VoiceTestBase(kScheduleConfig, [](VoiceSetup& s) {
+          CallbackPolicy p;
+          p.enabled = true;
+          p.slot_length = Millis{30 * 60'000};
+          p.slot_capacity = 1;
+          p.min_lead = Millis{60 * 60'000};
+          s.callback_queues = {{"sales", p}};
+          s.callback_dialing.trunk_uri = "sip:trunk.example.com";
+        }) {}
+};
+
+TEST_F(ScheduleTest, CallerPicksAReadOutTimeAndTheBookingIsStored) {
+  const sip::LegId leg = callAndPress('1');
+  voice_->onInfoDtmf(leg, '*');
+  pump();
+  // Wall time is 1'700'000'100'000 ms (the fixture's): 22:15 UTC; the first slot an hour on,
+  // on the half hour, is 23:30 (the fixture's local time keeps one date: "today").
+  ASSERT_FALSE(prompts_.texts.empty());
+  EXPECT_EQ(prompts_.texts.back(), "For today at 11:30 PM, press 1. For today at 12 AM, press 2.");
+  prompts();
+  voice_->onInfoDtmf(leg, '1');
+  pump();
+  ASSERT_EQ(stored_.size(), 1u);
+  const store::Callback& cb = stored_.begin()->second;
+  EXPECT_EQ(cb.state, "scheduled");
+  ASSERT_TRUE(cb.scheduled_for.has_value());
+  EXPECT_EQ(*cb.scheduled_for % (30 * 60'000), 0);
+  EXPECT_EQ(prompts_.texts.back(), "We will call you today at 11:30 PM.");
+  EXPECT_TRUE(callbackContactsOf(routing_.history).empty())
+      << "a booked callback waits for its time";
+  // The slot is taken now: it is not offered again.
+  const std::optional<CallbackAvailability> a = voice_->callbackAvailability("sales");
+  ASSERT_TRUE(a);
+  ASSERT_FALSE(a->slots.empty());
+  EXPECT_NE(a->slots.front().start, *cb.scheduled_for);
 }
 
 TEST_F(CallbackTest, SecondRequestForTheSameNumberUpdatesTheFirst) {

@@ -463,6 +463,8 @@ void VoiceController::runFlowActions(Call& call, std::vector<flow::Action>& acti
             dialTransfer(*c, a.uri);
           } else if constexpr (std::is_same_v<A, flow::act::RequestCallback>) {
             flowRequestCallback(*c, a);
+          } else if constexpr (std::is_same_v<A, flow::act::OfferSlots>) {
+            flowOfferSlots(*c, a);
           } else if constexpr (std::is_same_v<A, flow::act::Hangup>) {
             finish(*c, "system", "flow-hangup");
           } else if constexpr (std::is_same_v<A, flow::act::Ended>) {

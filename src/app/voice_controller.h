@@ -203,6 +203,7 @@ class VoiceController {
   void runCallbackEffects(std::vector<CallbackEffect>& effects);
   void callbackEnqueue(const cb::Enqueue& e);
   void flowRequestCallback(Call& call, const flow::act::RequestCallback& request);
+  void flowOfferSlots(Call& call, const flow::act::OfferSlots& request);
   void whisper(Call& call);
   void dialCustomer(Call& call);
   void customerAnswered(Call& call, const std::string& sdp);

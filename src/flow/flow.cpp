@@ -215,6 +215,15 @@ class Checker {
     optionalRef(n.on_failure, "on_failure");
   }
 
+  void check(const ScheduleCallbackNode& n) {
+    if (n.number.empty()) error("number", "must not be empty");
+    if (n.slots < 1 || n.slots > 9) error("slots", "must be 1..9 (one key per time)");
+    if (n.timeout <= Millis{0}) error("timeout", "must be positive");
+    if (n.retries < 0) error("retries", "must not be negative");
+    ref(n.next, "next");
+    optionalRef(n.on_failure, "on_failure");
+  }
+
   void check(const HangupNode&) {}
 
   static void targets(const Node& node, std::vector<const std::string*>& out) {
@@ -237,7 +246,8 @@ class Checker {
             out.push_back(&n.on_exit);
           } else if constexpr (std::is_same_v<T, TransferNode>) {
             out.push_back(&n.on_failure);
-          } else if constexpr (std::is_same_v<T, CallbackNode>) {
+          } else if constexpr (std::is_same_v<T, CallbackNode> ||
+                               std::is_same_v<T, ScheduleCallbackNode>) {
             out.push_back(&n.next);
             out.push_back(&n.on_failure);
           }
@@ -316,7 +326,7 @@ std::optional<int> parseTimeOfDay(std::string_view text) {
 
 std::string_view nodeType(const Node& node) {
   static constexpr std::array<std::string_view, std::variant_size_v<Node>> kNames = {
-      "play", "menu", "collect", "set", "hours", "queue", "transfer", "callback", "hangup"};
+      "play", "menu", "collect", "set", "hours", "queue", "transfer", "callback", "schedule_callback", "hangup"};
   return kNames[node.index()];
 }
 

@@ -172,11 +172,27 @@ struct CallbackNode {
   std::string on_failure;         // [on_failure] optional: empty hangs up
 };
 
+// [schedule_callback] Offers the next free booking slots of `queue` ("For today at 3 PM, press
+// 1. For tomorrow at 9 AM, press 2.") and books the one the caller picks: a callback to `number`
+// at that time. Goes to `next` once booked (attributes callback_id and callback_time set), to
+// `on_failure` when there is no free slot, no valid choice after the retries, or the booking is
+// refused (attribute callback_error says why).
+struct ScheduleCallbackNode {
+  std::string queue;                 // [queue] optional: empty is the last queue the call was in
+  std::string number = "${caller}";  // [number] may use ${...}
+  int slots = 3;                     // [slots] how many times to offer, 1..9
+  Prompts prompt;                    // [prompt] optional, before the choices
+  Millis timeout{5'000};             // [timeout] for the key after the choices, > 0
+  int retries = 1;                   // [retries] >= 0
+  std::string next;                  // [next] required
+  std::string on_failure;            // [on_failure] optional: empty hangs up
+};
+
 // [hangup] Ends the call.
 struct HangupNode {};
 
 using Node = std::variant<PlayNode, MenuNode, CollectNode, SetNode, HoursNode, QueueNode,
-                          TransferNode, CallbackNode, HangupNode>;
+                          TransferNode, CallbackNode, ScheduleCallbackNode, HangupNode>;
 // The config key of a node's type: "play", "menu", ...
 std::string_view nodeType(const Node& node);
 

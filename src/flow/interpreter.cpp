@@ -171,7 +171,10 @@ struct FlowRun::State {
     ErrorPrompt,    // invalid / timeout prompt playing, then retry or fail
     Queued,         // waiting in a queue (music or announcement)
     Transferring,   // waiting for the transfer's result
-    Booking,        // callback node: waiting for the callback's answer
+    Booking,        // callback nodes: waiting for the callback's answer
+    SlotsWait,      // schedule_callback: waiting for the free times
+    SlotsPrompt,    // schedule_callback: the times are being read out
+    SlotsChoice,    // schedule_callback: waiting for the key until deadline
     Ended,
   };
 
@@ -199,6 +202,7 @@ struct FlowRun::State {
   int failures = 0;                // failed attempts in this node
   bool fail_after_prompt = false;  // ErrorPrompt: go to on_failure (else retry) when it ends
   std::string digits;              // collect: digits so far
+  std::vector<ev::SlotChoice> choices;  // schedule_callback: the times offered
 
   // Queue.
   bool moh_on = false;
@@ -564,10 +568,73 @@ struct FlowRun::State {
     emit(act::Transfer{subst(n.uri)});
   }
 
+  // --- callback, schedule_callback --------------------------------------------------------------
+  std::string callbackQueue(const std::string& queue) const {
+    return queue.empty() ? record.queue : subst(queue);
+  }
+
   void enterNode(const CallbackNode& n) {
     type_ahead.clear();
     phase = Phase::Booking;
-    emit(act::RequestCallback{n.queue.empty() ? record.queue : subst(n.queue), subst(n.number)});
+    emit(act::RequestCallback{callbackQueue(n.queue), subst(n.number), std::nullopt});
+  }
+
+  void enterNode(const ScheduleCallbackNode& n) {
+    type_ahead.clear();
+    failures = 0;
+    choices.clear();
+    phase = Phase::SlotsWait;
+    emit(act::OfferSlots{callbackQueue(n.queue), n.slots});
+  }
+
+  void presentSlots() {
+    const auto& n = std::get<ScheduleCallbackNode>(*node);
+    Prompts prompts = n.prompt;
+    std::string text;
+    for (std::size_t i = 0; i < choices.size(); ++i) {
+      if (!text.empty()) text += ' ';
+      text += "For " + choices[i].spoken + ", press " + std::to_string(i + 1) + '.';
+    }
+    prompts.push_back(Prompt{Prompt::Kind::Tts, std::move(text)});
+    phase = Phase::SlotsPrompt;
+    play(prompts, true);
+  }
+
+  void pickSlot(char key) {
+    const auto& n = std::get<ScheduleCallbackNode>(*node);
+    const std::size_t i = key >= '1' && key <= '9' ? static_cast<std::size_t>(key - '1')
+                                                  : choices.size();
+    if (i >= choices.size()) {
+      slotAttemptFailed();
+      return;
+    }
+    setAttribute("callback_time", choices[i].spoken);
+    phase = Phase::Booking;
+    emit(act::RequestCallback{callbackQueue(n.queue), subst(n.number), choices[i].at});
+  }
+
+  void slotAttemptFailed() {
+    if (++failures > std::get<ScheduleCallbackNode>(*node).retries) {
+      refuseCallback("no choice");
+    } else {
+      presentSlots();
+    }
+  }
+
+  const std::string& callbackNext() const {
+    return std::holds_alternative<CallbackNode>(*node) ? std::get<CallbackNode>(*node).next
+                                                      : std::get<ScheduleCallbackNode>(*node).next;
+  }
+  const std::string& callbackOnFailure() const {
+    return std::holds_alternative<CallbackNode>(*node)
+               ? std::get<CallbackNode>(*node).on_failure
+               : std::get<ScheduleCallbackNode>(*node).on_failure;
+  }
+
+  void refuseCallback(const std::string& reason) {
+    setAttribute("callback_error", reason);
+    setResult("callback refused: " + reason);
+    goToOrHangUp(callbackOnFailure());
   }
 
   void enterNode(const HangupNode&) { finish(EndReason::HungUp, "", true); }
@@ -594,6 +661,10 @@ struct FlowRun::State {
         break;
       case Phase::ErrorPrompt:
         afterErrorPrompt();
+        break;
+      case Phase::SlotsPrompt:
+        phase = Phase::SlotsChoice;
+        deadline = now + atLeastMinimum(std::get<ScheduleCallbackNode>(*node).timeout);
         break;
       case Phase::Queued: {  // an announcement ended: music again
         moh_on = true;
@@ -662,7 +733,14 @@ struct FlowRun::State {
         }
         break;
       }
-      default:  // transferring: nobody listens
+      case Phase::SlotsPrompt:
+      case Phase::SlotsChoice:
+        recordDigit(key, false);
+        stopPlayback();
+        deadline.reset();
+        pickSlot(key);
+        break;
+      default:  // transferring, booking: nobody listens
         recordDigit(key, true);
         break;
     }
@@ -673,6 +751,8 @@ struct FlowRun::State {
       deadline.reset();
       if (phase == Phase::MenuWait) {
         attemptFailed(true);
+      } else if (phase == Phase::SlotsChoice) {
+        slotAttemptFailed();
       } else if (phase == Phase::Collecting) {
         if (digits.empty()) {
           attemptFailed(true);
@@ -724,17 +804,28 @@ struct FlowRun::State {
     goToOrHangUp(std::get<TransferNode>(*node).on_failure);
   }
 
+  void on(const ev::SlotsOffered& e) {
+    if (phase != Phase::SlotsWait) return;
+    const auto& n = std::get<ScheduleCallbackNode>(*node);
+    choices = e.slots;
+    if (choices.size() > static_cast<std::size_t>(n.slots)) {
+      choices.resize(static_cast<std::size_t>(n.slots));
+    }
+    if (choices.empty()) {
+      refuseCallback("no free time");
+      return;
+    }
+    presentSlots();
+  }
+
   void on(const ev::CallbackResult& e) {
     if (phase != Phase::Booking) return;
-    const auto& n = std::get<CallbackNode>(*node);
     if (e.accepted) {
       setAttribute("callback_id", e.id);
       setResult("callback taken");
-      goTo(n.next);
+      goTo(callbackNext());
     } else {
-      setAttribute("callback_error", e.reason);
-      setResult("callback refused: " + e.reason);
-      goToOrHangUp(n.on_failure);
+      refuseCallback(e.reason);
     }
   }
 

@@ -99,6 +99,16 @@ struct TransferCompleted {};
 struct TransferFailed {
   std::string reason;
 };
+// A bookable time for a schedule_callback node: `at` is what RequestCallback books (the app's
+// own value, epoch milliseconds), `spoken` how the caller hears it ("tomorrow at 9 AM").
+struct SlotChoice {
+  std::int64_t at = 0;
+  std::string spoken;
+};
+// The answer to the last OfferSlots: the next free times, soonest first (empty: none).
+struct SlotsOffered {
+  std::vector<SlotChoice> slots;
+};
 // The answer to the last RequestCallback: taken (with the callback's id) or refused (why).
 struct CallbackResult {
   bool accepted = false;
@@ -114,7 +124,7 @@ struct CallerHungUp {};
 using Event =
     std::variant<ev::PromptFinished, ev::Digit, ev::Tick, ev::QueueUpdate, ev::ContactOffered,
                  ev::ContactRequeued, ev::ContactAnswered, ev::QueueExited, ev::TransferCompleted,
-                 ev::TransferFailed, ev::CallbackResult, ev::CallerHungUp>;
+                 ev::TransferFailed, ev::SlotsOffered, ev::CallbackResult, ev::CallerHungUp>;
 
 enum class EndReason : std::uint8_t {
   Answered,      // an agent answered in a queue node
@@ -180,6 +190,12 @@ struct Transfer {
 struct RequestCallback {
   std::string queue;
   std::string number;
+  std::optional<std::int64_t> at;  // a booked time (SlotChoice::at); nullopt: as soon as possible
+};
+// Ask for the next `count` free booking times of `queue`; report ev::SlotsOffered.
+struct OfferSlots {
+  std::string queue;
+  int count = 3;
 };
 // Hang up the call.
 struct Hangup {};
@@ -193,8 +209,8 @@ struct Ended {
 
 using Action = std::variant<act::Play, act::StopPlayback, act::StartMusicOnHold,
                             act::StopMusicOnHold, act::SetAttribute, act::Enqueue, act::Announce,
-                            act::LeaveQueue, act::Transfer, act::RequestCallback, act::Hangup,
-                            act::Ended>;
+                            act::LeaveQueue, act::Transfer, act::RequestCallback,
+                            act::OfferSlots, act::Hangup, act::Ended>;
 
 // What a run leaves for the interaction record: the IVR path and digits. Bounded: at most
 // kMaxRecordEntries path steps and digits each; later ones are only counted in `dropped`.

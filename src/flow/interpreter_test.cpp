@@ -667,6 +667,81 @@ TEST(Callback, NodeWithoutNextIsAFlowError) {
   EXPECT_TRUE(hasErrors(issues));
 }
 
+Flow scheduleFlow() {
+  Flow f;
+  f.name = "sched";
+  f.start = "q";
+  f.nodes["q"] = QueueNode{.queue = "sales", .callback_key = '*', .on_callback = "pick"};
+  f.nodes["pick"] = ScheduleCallbackNode{.prompt = {say("When shall we call?")},
+                                         .timeout = engine::Millis{4'000},
+                                         .retries = 1,
+                                         .next = "thanks",
+                                         .on_failure = "sorry"};
+  f.nodes["thanks"] = PlayNode{.prompts = {say("We will call ${callback_time}.")}, .next = "bye"};
+  f.nodes["sorry"] = PlayNode{.prompts = {say("Sorry: ${callback_error}.")}, .next = "bye"};
+  f.nodes["bye"] = HangupNode{};
+  return f;
+}
+
+const ev::SlotsOffered kTwoSlots{{{1000, "today at 3 PM"}, {2000, "tomorrow at 9 AM"}}};
+
+TEST(ScheduleCallback, ReadsTheFreeTimesAndBooksTheOnePicked) {
+  Call call(scheduleFlow(), CallContext{.caller = "0701234567"});
+  call.start();
+  const auto a = call.digit('*');
+  const auto* ask = first<act::OfferSlots>(a);
+  ASSERT_NE(ask, nullptr);
+  EXPECT_EQ(ask->queue, "sales");
+  EXPECT_EQ(ask->count, 3);
+  const auto offered = call.send(kTwoSlots);
+  const auto* play = first<act::Play>(offered);
+  ASSERT_NE(play, nullptr);
+  ASSERT_EQ(play->prompts.size(), 2u);
+  EXPECT_EQ(play->prompts[0].value, "When shall we call?");
+  EXPECT_EQ(play->prompts[1].value,
+            "For today at 3 PM, press 1. For tomorrow at 9 AM, press 2.");
+  EXPECT_TRUE(play->barge_in);
+  const auto picked = call.digit('2');  // barges in
+  EXPECT_NE(first<act::StopPlayback>(picked), nullptr);
+  const auto* req = first<act::RequestCallback>(picked);
+  ASSERT_NE(req, nullptr);
+  EXPECT_EQ(req->at, std::optional<std::int64_t>(2000));
+  EXPECT_EQ(req->number, "0701234567");
+  const auto done = call.send(ev::CallbackResult{true, "cb-7-1", ""});
+  ASSERT_NE(first<act::Play>(done), nullptr);
+  EXPECT_EQ(first<act::Play>(done)->prompts[0].value, "We will call tomorrow at 9 AM.");
+  EXPECT_EQ(call.run().record().attributes.at("callback_id"), "cb-7-1");
+}
+
+TEST(ScheduleCallback, WrongKeyAndSilenceRetryThenFail) {
+  Call call(scheduleFlow(), CallContext{.caller = "0701234567"});
+  call.start();
+  call.digit('*');
+  call.send(kTwoSlots);
+  const auto again = call.digit('7');  // not offered: the times again
+  ASSERT_NE(first<act::Play>(again), nullptr);
+  EXPECT_EQ(first<act::RequestCallback>(again), nullptr);
+  call.promptDone();
+  const auto failed = call.fireDeadline();  // retries: 1, so the second miss fails
+  ASSERT_NE(first<act::Play>(failed), nullptr);
+  EXPECT_EQ(first<act::Play>(failed)->prompts[0].value, "Sorry: no choice.");
+}
+
+TEST(ScheduleCallback, NoFreeTimeGoesToOnFailure) {
+  Call call(scheduleFlow(), CallContext{.caller = "0701234567"});
+  call.start();
+  call.digit('*');
+  const auto none = call.send(ev::SlotsOffered{});
+  ASSERT_NE(first<act::Play>(none), nullptr);
+  EXPECT_EQ(first<act::Play>(none)->prompts[0].value, "Sorry: no free time.");
+}
+
+TEST(ScheduleCallback, BadFieldsAreFlowErrors) {
+  Flow f = scheduleFlow();
+  f.nodes["pick"] = ScheduleCallbackNode{.slots = 10, .next = "thanks"};
+  EXPECT_TRUE(hasErrors(validateFlow(f)));
+}
+
 TEST(Substitute, DigitsSpellsAValueForSpeech) {
   const Attributes attrs{{"n", "+44 (20) 7946-0018"}, {"empty", ""}};
   EXPECT_EQ(substitute("on ${n:digits}.", "", "", attrs), "on plus 4 4 2 0 7 9 4 6 0 0 1 8.");
