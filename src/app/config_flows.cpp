@@ -426,7 +426,8 @@ class FlowReader {
   flow::QueueNode queue(const YAML::Node& node, const Path& path) {
     r_.keys(node, path,
             {"name", "priority", "skills", "music", "announce_every", "announce_position",
-             "announce_wait", "callback_key", "on_callback", "on_exit"});
+             "announce_wait", "callback_key", "on_callback", "on_exit", "offer_callback_over",
+             "callback_offer_prompt"});
     flow::QueueNode n;
     const QueueEntry* defaults = nullptr;
     r_.field(node, path, "name", [&](const YAML::Node& v, const Path& p) {
@@ -469,6 +470,11 @@ class FlowReader {
         true);
     target(node, path, "on_callback", n.on_callback);
     target(node, path, "on_exit", n.on_exit);
+    r_.field(node, path, "offer_callback_over", [&](const YAML::Node& v, const Path& p) {
+      n.offer_callback_over = r_.duration(v, p);
+      if (!n.callback_key) r_.fail(v, p, "needs callback_key (the key the offer asks for)");
+    });
+    prompts(node, path, "callback_offer_prompt", n.callback_offer_prompt);
     if (defaults != nullptr && n.callback_key && n.on_callback.empty() &&
         !sim::YamlReader::has(node, "callback_key")) {
       r_.errorAt(node, r_.join(path, "on_callback"),

@@ -330,9 +330,16 @@ TEST(Config, FlowReferencesAreCheckedWithLines) {
   EXPECT_EQ(unreachable.warnings[0].path, "flows.main.nodes.spare.hangup");
   EXPECT_EQ(unreachable.warnings[0].line, 17);
   // Node type typo.
-  EXPECT_EQ(onlyError(std::string(kBase) + "      x:\n        hangpu: {}\n").text,
-            "test.yaml:18: flows.main.nodes.x.hangpu: unknown node type \"hangpu\" (expected one "
-            "of play, menu, collect, set, hours, queue, transfer, callback, schedule_callback, hangup)");
+  EXPECT_EQ(
+      onlyError(std::string(kBase) + "      x:\n        hangpu: {}\n").text,
+      "test.yaml:18: flows.main.nodes.x.hangpu: unknown node type \"hangpu\" (expected one "
+      "of play, menu, collect, set, hours, queue, transfer, callback, schedule_callback, hangup)");
+  // The automatic callback offer needs the key it asks for.
+  EXPECT_EQ(onlyError(std::string(kBase) +
+                      "      x:\n        queue: {name: sales, offer_callback_over: 2m}\n")
+                .text,
+            "test.yaml:18: flows.main.nodes.x.queue.offer_callback_over: needs callback_key (the "
+            "key the offer asks for)");
   // An unquoted # starts a comment.
   const ConfigError e = onlyError(std::string(kBase) +
                                   "      c:\n        collect:\n          attribute: acct\n"
@@ -985,7 +992,8 @@ TEST(ConfigWidget, BadInvitationsNameLineAndKey) {
             "offers one");
   EXPECT_EQ(onlyError(withCallbacks("      {}\n", head + "      queue: sale\n")).message,
             "unknown queue \"sale\"; did you mean \"sales\"?");
-  const std::string no_message = withCallbacks("      {}\n", "widget:\n  invitations:\n    - {url: x}\n");
+  const std::string no_message =
+      withCallbacks("      {}\n", "widget:\n  invitations:\n    - {url: x}\n");
   expectErrorAt(no_message, "{url: x}", "widget.invitations[0].message");
   EXPECT_EQ(onlyError("widget:\n  invite: []\n").path, "widget.invite");
   // A queue that has callbacks switched off offers none either.

@@ -196,6 +196,12 @@ class Checker {
     } else if (!n.on_callback.empty()) {
       error("callback_key", "is required with on_callback");
     }
+    if (n.offer_callback_over && !n.callback_key) {
+      error("offer_callback_over", "needs callback_key");
+    }
+    if (n.offer_callback_over && *n.offer_callback_over < Millis{0}) {
+      error("offer_callback_over", "must not be negative");
+    }
     optionalRef(n.on_exit, "on_exit");
   }
 
@@ -326,7 +332,8 @@ std::optional<int> parseTimeOfDay(std::string_view text) {
 
 std::string_view nodeType(const Node& node) {
   static constexpr std::array<std::string_view, std::variant_size_v<Node>> kNames = {
-      "play", "menu", "collect", "set", "hours", "queue", "transfer", "callback", "schedule_callback", "hangup"};
+      "play",     "menu",     "collect",           "set",   "hours", "queue",
+      "transfer", "callback", "schedule_callback", "hangup"};
   return kNames[node.index()];
 }
 

@@ -152,6 +152,11 @@ struct QueueNode {
   std::optional<char> callback_key;  // [callback_key] e.g. "*"; set together with on_callback
   std::string on_callback;           // [on_callback] node after the caller pressed the key
   std::string on_exit;               // [on_exit] optional: empty hangs up
+  // [offer_callback_over] When the expected wait exceeds this, the caller hears the callback
+  // offer once (needs callback_key): `callback_offer_prompt`, or by default "To keep your place
+  // in line and have us call you back, press star."
+  std::optional<Millis> offer_callback_over;
+  Prompts callback_offer_prompt;  // [callback_offer_prompt] optional
 };
 
 // [transfer] Hands the call to a SIP URI (which may use ${...}). If the driver reports that the
@@ -166,10 +171,10 @@ struct TransferNode {
 // the callback is taken (attribute callback_id is set), to `on_failure` when it is refused
 // (callbacks off or closed, too many waiting; attribute callback_error says why).
 struct CallbackNode {
-  std::string queue;              // [queue] optional: empty is the last queue the call was in
+  std::string queue;                 // [queue] optional: empty is the last queue the call was in
   std::string number = "${caller}";  // [number] may use ${...}; digits, optionally a leading +
-  std::string next;               // [next] required
-  std::string on_failure;         // [on_failure] optional: empty hangs up
+  std::string next;                  // [next] required
+  std::string on_failure;            // [on_failure] optional: empty hangs up
 };
 
 // [schedule_callback] Offers the next free booking slots of `queue` ("For today at 3 PM, press

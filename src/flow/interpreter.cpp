@@ -199,9 +199,9 @@ struct FlowRun::State {
   std::optional<TimePoint> deadline;  // menu / collect timer
 
   // Menu and collect.
-  int failures = 0;                // failed attempts in this node
-  bool fail_after_prompt = false;  // ErrorPrompt: go to on_failure (else retry) when it ends
-  std::string digits;              // collect: digits so far
+  int failures = 0;                     // failed attempts in this node
+  bool fail_after_prompt = false;       // ErrorPrompt: go to on_failure (else retry) when it ends
+  std::string digits;                   // collect: digits so far
   std::vector<ev::SlotChoice> choices;  // schedule_callback: the times offered
 
   // Queue.
@@ -210,6 +210,7 @@ struct FlowRun::State {
   std::optional<std::size_t> position;
   std::optional<Millis> expected_wait;
   std::optional<TimePoint> announce_due;
+  bool callback_offer_done = false;  // the automatic callback offer was made in this queue visit
 
   std::vector<Action>* out = nullptr;  // valid during start / handle only
 
@@ -529,6 +530,7 @@ struct FlowRun::State {
     expected_wait.reset();
     announce_due.reset();
     if (n.announce_every > Millis{0}) announce_due = now;  // first one as soon as position known
+    callback_offer_done = false;
     record.queue = n.queue;
     emit(act::Enqueue{n.queue, n.priority, n.skills, record.attributes});
     moh_on = true;
@@ -552,6 +554,26 @@ struct FlowRun::State {
     const PlaybackId id = next_playback++;
     playing = id;
     emit(act::Announce{id, *position, expected_wait, {Prompt{Prompt::Kind::Tts, std::move(text)}}});
+  }
+
+  // The callback offer, once per queue visit, when the expected wait passes the node's
+  // threshold (and nothing else is playing and no agent is ringing).
+  void maybeOfferCallback() {
+    if (phase != Phase::Queued || callback_offer_done || playing || offered) return;
+    const auto& n = std::get<QueueNode>(*node);
+    if (!n.offer_callback_over || !n.callback_key || !expected_wait) return;
+    if (*expected_wait <= *n.offer_callback_over) return;
+    callback_offer_done = true;
+    Prompts prompts = n.callback_offer_prompt;
+    if (prompts.empty()) {
+      const char key = *n.callback_key;
+      const std::string name = key == '*' ? "star" : key == '#' ? "hash" : std::string(1, key);
+      prompts.push_back(
+          Prompt{Prompt::Kind::Tts,
+                 "To keep your place in line and have us call you back, press " + name + "."});
+    }
+    stopMusic();
+    play(prompts, false);
   }
 
   void leaveQueueTo(const std::string& target, std::string result) {
@@ -602,8 +624,8 @@ struct FlowRun::State {
 
   void pickSlot(char key) {
     const auto& n = std::get<ScheduleCallbackNode>(*node);
-    const std::size_t i = key >= '1' && key <= '9' ? static_cast<std::size_t>(key - '1')
-                                                  : choices.size();
+    const std::size_t i =
+        key >= '1' && key <= '9' ? static_cast<std::size_t>(key - '1') : choices.size();
     if (i >= choices.size()) {
       slotAttemptFailed();
       return;
@@ -623,7 +645,7 @@ struct FlowRun::State {
 
   const std::string& callbackNext() const {
     return std::holds_alternative<CallbackNode>(*node) ? std::get<CallbackNode>(*node).next
-                                                      : std::get<ScheduleCallbackNode>(*node).next;
+                                                       : std::get<ScheduleCallbackNode>(*node).next;
   }
   const std::string& callbackOnFailure() const {
     return std::holds_alternative<CallbackNode>(*node)
@@ -768,6 +790,7 @@ struct FlowRun::State {
     if (phase != Phase::Queued) return;
     position = e.position;
     expected_wait = e.expected_wait;
+    maybeOfferCallback();
     maybeAnnounce();
   }
 

@@ -207,10 +207,10 @@ struct Ended {
 
 }  // namespace act
 
-using Action = std::variant<act::Play, act::StopPlayback, act::StartMusicOnHold,
-                            act::StopMusicOnHold, act::SetAttribute, act::Enqueue, act::Announce,
-                            act::LeaveQueue, act::Transfer, act::RequestCallback,
-                            act::OfferSlots, act::Hangup, act::Ended>;
+using Action =
+    std::variant<act::Play, act::StopPlayback, act::StartMusicOnHold, act::StopMusicOnHold,
+                 act::SetAttribute, act::Enqueue, act::Announce, act::LeaveQueue, act::Transfer,
+                 act::RequestCallback, act::OfferSlots, act::Hangup, act::Ended>;
 
 // What a run leaves for the interaction record: the IVR path and digits. Bounded: at most
 // kMaxRecordEntries path steps and digits each; later ones are only counted in `dropped`.

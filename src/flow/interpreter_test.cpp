@@ -667,6 +667,38 @@ TEST(Callback, NodeWithoutNextIsAFlowError) {
   EXPECT_TRUE(hasErrors(issues));
 }
 
+TEST(Callback, OfferedOnceWhenTheExpectedWaitPassesTheThreshold) {
+  Flow f = callbackFlow();
+  auto& q = std::get<QueueNode>(f.nodes["q"]);
+  q.offer_callback_over = engine::Millis{60'000};
+  Call call(std::move(f), CallContext{.caller = "0701234567"});
+  call.start();
+  EXPECT_EQ(first<act::Play>(call.send(ev::QueueUpdate{3, engine::Millis{30'000}})), nullptr);
+  const auto offer = call.send(ev::QueueUpdate{3, engine::Millis{120'000}});
+  EXPECT_NE(first<act::StopMusicOnHold>(offer), nullptr);
+  const auto* play = first<act::Play>(offer);
+  ASSERT_NE(play, nullptr);
+  EXPECT_EQ(play->prompts[0].value,
+            "To keep your place in line and have us call you back, press star.");
+  EXPECT_NE(first<act::StartMusicOnHold>(call.promptDone()), nullptr);
+  EXPECT_EQ(first<act::Play>(call.send(ev::QueueUpdate{2, engine::Millis{180'000}})), nullptr)
+      << "offered once per queue visit";
+  // The key still works, as when pressed unprompted.
+  EXPECT_NE(first<act::RequestCallback>(call.digit('*')), nullptr);
+}
+
+TEST(Callback, OfferNeedsTheCallbackKey) {
+  Flow f = callbackFlow();
+  auto& q = std::get<QueueNode>(f.nodes["q"]);
+  q.offer_callback_over = engine::Millis{60'000};
+  q.callback_key.reset();
+  q.on_callback.clear();
+  f.nodes.erase("book");
+  f.nodes.erase("thanks");
+  f.nodes.erase("sorry");
+  EXPECT_TRUE(hasErrors(validateFlow(f)));
+}
+
 Flow scheduleFlow() {
   Flow f;
   f.name = "sched";
@@ -698,8 +730,7 @@ TEST(ScheduleCallback, ReadsTheFreeTimesAndBooksTheOnePicked) {
   ASSERT_NE(play, nullptr);
   ASSERT_EQ(play->prompts.size(), 2u);
   EXPECT_EQ(play->prompts[0].value, "When shall we call?");
-  EXPECT_EQ(play->prompts[1].value,
-            "For today at 3 PM, press 1. For tomorrow at 9 AM, press 2.");
+  EXPECT_EQ(play->prompts[1].value, "For today at 3 PM, press 1. For tomorrow at 9 AM, press 2.");
   EXPECT_TRUE(play->barge_in);
   const auto picked = call.digit('2');  // barges in
   EXPECT_NE(first<act::StopPlayback>(picked), nullptr);
