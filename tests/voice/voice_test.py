@@ -840,6 +840,55 @@ def test_callback_survives_kill_9_and_calls_once(h):
     check(len(body["callbacks"]) == 1, "%d callbacks stored" % len(body["callbacks"]))
 
 
+def test_busy_customer_is_retried_later_and_abuse_is_refused(h):
+    """The customer's phone answers the callback with 486 (SIPp): the agent's call ends, the
+    attempt is stored (busy, 486, the agent) and the callback waits retry_after (30 s) with its
+    place kept. A fourth request for one number within the hour gets 429 with Retry-After."""
+    port = free_port()
+    scenario = os.path.join(ROOT, "tests", "voice", "sipp_busy_customer.xml")
+    sipp = subprocess.Popen(
+        ["timeout", "-k", "5", "60", "sipp", "-sf", scenario, "-m", "1", "-t", "u1",
+         "-i", "127.0.0.1", "-p", str(port), "-timeout", "50", "-timeout_error", "-nostdin"],
+        stdout=open(os.path.join(h.dir, "sipp.log"), "w"), stderr=subprocess.STDOUT,
+        cwd=h.dir, start_new_session=True)
+    h.procs.append(sipp)
+    h.start_parley(trunk_port=port)
+    status, body = h.post("/api/callbacks", {"queue": "sales", "number": "+447911123456"})
+    check(status == 201, "POST gave %d %r" % (status, body))
+    cb_id = body["id"]
+    agent = h.agent("1001")
+    h.agents_available("1001")
+    h.wait_log("agent 1001 took callback", 15)
+    h.wait_log("+447911123456: busy (486)", 20)
+    wait_until(lambda: sipp.poll() is not None, 10, "sipp to finish")
+    check(sipp.returncode == 0, "sipp exit %s: %s" % (sipp.returncode,
+                                                      read(os.path.join(h.dir, "sipp.log"))[-2000:]))
+    wait_until(lambda: "terminated" in read(agent["log"]), 10, "the agent's call to end")
+    status, cb = h.api("/api/callbacks/" + cb_id)
+    check(status == 200 and cb["state"] == "scheduled", "after busy: %d %r" % (status, cb))
+    attempt = cb["attempt_log"][0]
+    check(attempt["result"] == "busy" and attempt["sip_code"] == 486 and attempt["agent"] == "1001",
+          "attempt %r" % attempt)
+    gap = cb["due_at"] - attempt["ended"]
+    check(29000 <= gap <= 31000, "retry due %d ms after the attempt, want 30 s" % gap)
+    check(cb["place_since"] == cb["requested_at"], "the retry lost its place: %r" % cb)
+    # Abuse: per number at most 3 requests an hour (the default); the 4th is refused clearly.
+    for _ in range(2):
+        status, _ = h.post("/api/callbacks", {"queue": "sales", "number": "+447911123456"})
+        check(status in (200, 201), "request refused early: %d" % status)
+    req = urllib.request.Request("http://127.0.0.1:%d/api/callbacks" % h.http_port,
+                                 data=json.dumps({"queue": "sales",
+                                                  "number": "+447911123456"}).encode(),
+                                 method="POST", headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(req, timeout=5)
+        raise Failure("the 4th request for one number was accepted")
+    except urllib.error.HTTPError as e:
+        check(e.code == 429, "4th request: %d" % e.code)
+        check(int(e.headers.get("Retry-After", "0")) > 0, "no Retry-After")
+        check("too many" in json.loads(e.read().decode())["error"], "unclear refusal")
+
+
 def customer_heard(h, customer):
     rec = h.recording(customer, "dec.wav")
     return rec is not None and wav_seconds(rec) >= 2.0
@@ -847,6 +896,7 @@ def customer_heard(h, customer):
 
 TESTS = [test_queued_callback_keeps_its_place_agent_first_then_customer,
          test_callback_survives_kill_9_and_calls_once,
+         test_busy_customer_is_retried_later_and_abuse_is_refused,
          test_demo_config_press_1_talks_to_sales, test_rfc4733_menu_longest_idle_and_media,
          test_info_dtmf_ring_all_cancels_the_loser,
          test_caller_hangs_up_in_queue_is_abandoned, test_agent_not_answering_moves_the_call_on,
