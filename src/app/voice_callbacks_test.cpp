@@ -155,8 +155,9 @@ TEST_F(CallbackTest, CallbackKeyKeepsThePlaceThenAgentHearsWhoThenCustomerIsBrid
   voice_->onLegEnded(customer, sip::LegEnded{sip::LegEnd::Bye, true, 0, ""});
   pump();
   EXPECT_TRUE(calls_.hungUp(agent_leg));
-  const auto rec = std::find_if(records_.begin(), records_.end(),
-                                [](const store::Interaction& r) { return r.channel == "callback"; });
+  const auto rec = std::find_if(records_.begin(), records_.end(), [](const store::Interaction& r) {
+    return r.channel == "callback";
+  });
   ASSERT_NE(rec, records_.end());
   EXPECT_EQ(rec->agent, "1001");
   EXPECT_EQ(rec->outcome, "answered");
@@ -340,6 +341,22 @@ TEST_F(ScheduleTest, CallerPicksAReadOutTimeAndTheBookingIsStored) {
   ASSERT_TRUE(a);
   ASSERT_FALSE(a->slots.empty());
   EXPECT_NE(a->slots.front().start, *cb.scheduled_for);
+  // At its time (the fixture's clock, not a sleep) it enters the queue, ordered by that time.
+  const store::EpochMillis at = *cb.scheduled_for;
+  const auto wall = [this] { return 1'700'000'000'000 + now_.time_since_epoch().count(); };
+  advance(Millis{at - wall() - 1});
+  EXPECT_TRUE(callbackContactsOf(routing_.history).empty()) << "not a moment early";
+  advance(Millis{1});
+  const auto contacts = callbackContactsOf(routing_.history);
+  ASSERT_EQ(contacts.size(), 1u);
+  const auto arrived =
+      std::find_if(routing_.history.begin(), routing_.history.end(), [](const engine::Event& e) {
+        const auto* arr = std::get_if<engine::ev::ContactArrived>(&e);
+        return arr && arr->contact.channel == engine::Channel::Callback;
+      });
+  const auto& spec = std::get<engine::ev::ContactArrived>(*arrived).contact;
+  EXPECT_EQ(spec.priority, CallbackPolicy{}.scheduled_priority);
+  EXPECT_EQ(stored_.begin()->second.state, "waiting");
 }
 
 TEST_F(CallbackTest, SecondRequestForTheSameNumberUpdatesTheFirst) {
