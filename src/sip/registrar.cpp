@@ -172,31 +172,24 @@ Registrar::AuthResult Registrar::authenticate(std::string_view method,
 
 RegisterResult Registrar::handleRegister(const RegisterRequest& request, TimePoint now) {
   const std::string from = "REGISTER for '" + request.aor + "' from " + request.received;
-  if (limiter_.blocked(request.source, now)) {
-    return refuse(RegisterOutcome::RateLimited, 403, "Forbidden",
-                  from + " refused: source locked out after repeated authentication failures");
-  }
-
-  AuthResult auth = authenticate("REGISTER", request.request_uri, request.authorizations, now);
-  switch (auth.verdict) {
-    case AuthVerdict::Challenge:
-    case AuthVerdict::Stale: {
-      RegisterResult r;
-      r.outcome = RegisterOutcome::Challenge;
-      r.status = 401;
-      r.reason = "Unauthorized";
-      r.www_authenticate = challenge(now, auth.verdict == AuthVerdict::Stale);
-      if (!auth.log.empty()) r.log = from + " challenged again: " + auth.log;
+  AuthDecision auth = check(from,
+                            AuthRequest{"REGISTER", request.source, request.received,
+                                        request.request_uri, request.authorizations},
+                            now);
+  // The same decision as for other requests; a registrar challenges with 401, not 407.
+  switch (auth.outcome) {
+    case AuthOutcome::RateLimited:
+      return refuse(RegisterOutcome::RateLimited, auth.status, auth.reason, auth.log);
+    case AuthOutcome::Challenge: {
+      RegisterResult r = refuse(RegisterOutcome::Challenge, 401, "Unauthorized", auth.log);
+      r.www_authenticate = std::move(auth.challenge);
       return r;
     }
-    case AuthVerdict::Bad:
-      return refuse(RegisterOutcome::BadRequest, 400, "Bad Request", from + ": " + auth.log);
-    case AuthVerdict::Fail: {
-      std::string log = from + " refused: " + auth.log;
-      recordFailure(request.source, now, log);
-      return refuse(RegisterOutcome::Forbidden, 403, "Forbidden", std::move(log));
-    }
-    case AuthVerdict::Ok:
+    case AuthOutcome::BadRequest:
+      return refuse(RegisterOutcome::BadRequest, auth.status, auth.reason, auth.log);
+    case AuthOutcome::Forbidden:
+      return refuse(RegisterOutcome::Forbidden, auth.status, auth.reason, auth.log);
+    case AuthOutcome::Authenticated:
       break;
   }
   if (auth.user != request.aor) {
@@ -215,7 +208,10 @@ void Registrar::recordFailure(const std::string& source, TimePoint now, std::str
 }
 
 AuthDecision Registrar::authorize(const AuthRequest& request, TimePoint now) {
-  const std::string from = request.method + " from " + request.received;
+  return check(request.method + " from " + request.received, request, now);
+}
+
+AuthDecision Registrar::check(const std::string& from, const AuthRequest& request, TimePoint now) {
   AuthDecision d;
   if (limiter_.blocked(request.source, now)) {
     d.outcome = AuthOutcome::RateLimited;

@@ -88,10 +88,10 @@ struct AvailabilityEvent {
 // A request other than REGISTER (an INVITE from an untrusted source) that must carry digest
 // credentials of a registrar user, checked with the same nonces, users and rate limit.
 struct AuthRequest {
-  std::string method;       // "INVITE": part of the digest
-  std::string source;       // source IP address: the rate-limiting key
-  std::string received;     // source "ip:port", for the log line
-  std::string request_uri;  // Request-URI as sent, for the digest `uri` check
+  std::string method;                       // "INVITE": part of the digest
+  std::string source;                       // source IP address: the rate-limiting key
+  std::string received;                     // source "ip:port", for the log line
+  std::string request_uri;                  // Request-URI as sent, for the digest `uri` check
   std::vector<std::string> authorizations;  // every Proxy-Authorization header value
 };
 
@@ -169,6 +169,9 @@ class Registrar {
   };
   AuthResult authenticate(std::string_view method, const std::string& request_uri,
                           const std::vector<std::string>& authorizations, TimePoint now);
+  // The lockout check and the digest verdict as a decision (407 for a challenge), shared by
+  // REGISTER and other requests; `from` starts every log line ("REGISTER for '1001' from ...").
+  AuthDecision check(const std::string& from, const AuthRequest& request, TimePoint now);
   // Counts a failure of `source` and appends the lockout, if one began, to `log`.
   void recordFailure(const std::string& source, TimePoint now, std::string& log);
   std::string challenge(TimePoint now, bool stale);
