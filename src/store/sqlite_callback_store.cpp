@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "store/callback_json.h"
+#include "store/sqlite_db.h"
 
 namespace parley::store {
 
@@ -32,106 +33,21 @@ constexpr const char* kMigrations[] = {
 };
 static_assert(std::size(kMigrations) == kCallbackSchemaVersion);
 
-constexpr int kBusyTimeoutMs = 5'000;
-
-bool exec(sqlite3* db, const char* sql, std::string& error) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) == SQLITE_OK) return true;
-  error = message != nullptr ? message : sqlite3_errmsg(db);
-  sqlite3_free(message);
-  return false;
-}
-
-// A prepared statement, finalized on scope exit.
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql) {
-    rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr);
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  bool ok() const { return rc_ == SQLITE_OK && stmt_ != nullptr; }
-  void bind(int i, const std::string& s) {
-    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-  }
-  void bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  int step() { return sqlite3_step(stmt_); }
-  std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
-  std::string text(int column) const {
-    const auto* p = sqlite3_column_text(stmt_, column);
-    return p == nullptr
-               ? std::string()
-               : std::string(reinterpret_cast<const char*>(p),
-                             static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
-  }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_ = SQLITE_ERROR;
-};
-
-// Brings the callbacks table to kCallbackSchemaVersion in one IMMEDIATE transaction (so two
-// processes or stores opening the file at once do not both migrate).
-bool migrate(sqlite3* db, std::string& error) {
-  if (!exec(db, "BEGIN IMMEDIATE;", error)) return false;
-  bool ok = exec(
-      db, "CREATE TABLE IF NOT EXISTS callback_schema_version (version INTEGER NOT NULL);", error);
-  int version = 0;
-  if (ok) {
-    Statement s(db, "SELECT coalesce(max(version), 0) FROM callback_schema_version;");
-    ok = s.ok() && s.step() == SQLITE_ROW;
-    if (ok) {
-      version = static_cast<int>(s.integer(0));
-    } else {
-      error = sqlite3_errmsg(db);
-    }
-  }
-  if (ok && version > kCallbackSchemaVersion) {
-    error = "callbacks table version " + std::to_string(version) + " is newer than this Parley (" +
-            std::to_string(kCallbackSchemaVersion) + ")";
-    ok = false;
-  }
-  for (int v = std::max(version, 0); ok && v < kCallbackSchemaVersion; ++v) {
-    ok = exec(db, kMigrations[v], error);
-    if (ok) {
-      const std::string sql =
-          "DELETE FROM callback_schema_version; INSERT INTO callback_schema_version VALUES (" +
-          std::to_string(v + 1) + ");";
-      ok = exec(db, sql.c_str(), error);
-      if (ok) spdlog::info("store: callbacks table migrated to version {}", v + 1);
-    }
-  }
-  if (!ok) {
-    std::string ignored;
-    exec(db, "ROLLBACK;", ignored);
-    return false;
-  }
-  return exec(db, "COMMIT;", error);
-}
+using sqlite::exec;
+using sqlite::Statement;
 
 }  // namespace
 
 SqliteCallbackOpen SqliteCallbackStore::open(const std::string& path) {
   SqliteCallbackOpen result;
-  sqlite3* db = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   std::string error;
-  if (rc != SQLITE_OK) {
-    error = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  } else {
-    sqlite3_busy_timeout(db, kBusyTimeoutMs);
-    sqlite3_extended_result_codes(db, 1);
-    // The first statement reads the file header: this is where "not a database" shows. The
-    // same settings as the interaction store's connections (WAL is per file, synchronous per
-    // connection).
-    if (exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", error) &&
-        migrate(db, error)) {
-      result.store.reset(new SqliteCallbackStore(path, db));
-      return result;
-    }
+  // The same connection settings as the interaction store's (WAL is per file, synchronous per
+  // connection).
+  sqlite3* db = sqlite::connect(path, error);
+  if (db != nullptr &&
+      sqlite::migrate(db, {"callback_schema_version", kMigrations, "callbacks table"}, error)) {
+    result.store.reset(new SqliteCallbackStore(path, db));
+    return result;
   }
   sqlite3_close(db);
   result.error = path + ": " + error;

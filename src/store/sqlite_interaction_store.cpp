@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "store/interaction_json.h"
+#include "store/sqlite_db.h"
 
 namespace parley::store {
 
@@ -35,120 +36,21 @@ constexpr const char* kMigrations[] = {
 };
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
-constexpr int kBusyTimeoutMs = 5'000;
-
-// A prepared statement, finalized on scope exit.
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql) {
-    rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr);
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  bool ok() const { return rc_ == SQLITE_OK && stmt_ != nullptr; }
-  sqlite3_stmt* get() const { return stmt_; }
-  void bind(int i, const std::string& s) {
-    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-  }
-  void bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  int step() { return sqlite3_step(stmt_); }
-  void reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  std::string text(int column) const {
-    const auto* p = sqlite3_column_text(stmt_, column);
-    return p == nullptr
-               ? std::string()
-               : std::string(reinterpret_cast<const char*>(p),
-                             static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
-  }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_ = SQLITE_ERROR;
-};
-
-bool exec(sqlite3* db, const char* sql, std::string& error) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) == SQLITE_OK) return true;
-  error = message != nullptr ? message : sqlite3_errmsg(db);
-  sqlite3_free(message);
-  return false;
-}
-
-// Opens a connection with the settings both connections share; null and `error` on failure.
-sqlite3* connect(const std::string& path, std::string& error) {
-  sqlite3* db = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  if (rc != SQLITE_OK) {
-    error = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    sqlite3_close(db);
-    return nullptr;
-  }
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  sqlite3_extended_result_codes(db, 1);
-  // The first statement reads the file header: this is where "not a database" shows.
-  if (!exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", error)) {
-    sqlite3_close(db);
-    return nullptr;
-  }
-  return db;
-}
-
-int schemaVersion(sqlite3* db, std::string& error) {
-  if (!exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", error)) {
-    return -1;
-  }
-  Statement s(db, "SELECT coalesce(max(version), 0) FROM schema_version;");
-  if (!s.ok() || s.step() != SQLITE_ROW) {
-    error = sqlite3_errmsg(db);
-    return -1;
-  }
-  return sqlite3_column_int(s.get(), 0);
-}
-
-// Brings the database to kSqliteSchemaVersion, one step per transaction.
-bool migrate(sqlite3* db, std::string& error) {
-  if (!exec(db, "BEGIN IMMEDIATE;", error)) return false;
-  const int version = schemaVersion(db, error);
-  bool ok = version >= 0;
-  if (ok && version > kSqliteSchemaVersion) {
-    error = "database schema version " + std::to_string(version) + " is newer than this Parley (" +
-            std::to_string(kSqliteSchemaVersion) + ")";
-    ok = false;
-  }
-  for (int v = std::max(version, 0); ok && v < kSqliteSchemaVersion; ++v) {
-    ok = exec(db, kMigrations[v], error);
-    if (ok) {
-      const std::string sql = "DELETE FROM schema_version; INSERT INTO schema_version VALUES (" +
-                              std::to_string(v + 1) + ");";
-      ok = exec(db, sql.c_str(), error);
-      if (ok) spdlog::info("store: database schema migrated to version {}", v + 1);
-    }
-  }
-  std::string ignored;
-  if (!ok) {
-    exec(db, "ROLLBACK;", ignored);
-    return false;
-  }
-  return exec(db, "COMMIT;", error);
-}
+using sqlite::exec;
+using sqlite::Statement;
 
 }  // namespace
 
 SqliteOpen SqliteInteractionStore::open(const std::string& path, SqliteStoreOptions options) {
   SqliteOpen result;
   std::string error;
-  sqlite3* writer = connect(path, error);
-  if (writer != nullptr && !migrate(writer, error)) {
+  sqlite3* writer = sqlite::connect(path, error);
+  if (writer != nullptr &&
+      !sqlite::migrate(writer, {"schema_version", kMigrations, "database schema"}, error)) {
     sqlite3_close(writer);
     writer = nullptr;
   }
-  sqlite3* reader = writer != nullptr ? connect(path, error) : nullptr;
+  sqlite3* reader = writer != nullptr ? sqlite::connect(path, error) : nullptr;
   if (reader == nullptr) {
     sqlite3_close(writer);
     result.error = path + ": " + error;
