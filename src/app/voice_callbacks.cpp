@@ -316,12 +316,8 @@ void VoiceController::customerAnswered(Call& call, const std::string& sdp) {
     customerHolds(call);
     return;
   }
-  std::optional<media::RecordingSpec> recording;
-  if (call.queue != nullptr && call.queue->record && !setup_.recordings_dir.empty()) {
-    recording = media::RecordingSpec{setup_.recordings_dir + "/" + call.record.id + ".wav"};
-    call.record.recording = recording->path;
-  }
-  if (!call.connected || !media_.bridge(call.caller_stream, call.connected->stream, recording)) {
+  if (!call.connected ||
+      !media_.bridge(call.caller_stream, call.connected->stream, recordingFor(call))) {
     spdlog::warn("callback {}: bridging customer and agent failed", call.callback->id);
   }
   spdlog::info("call {}: callback {} connected {} to agent {}", call.record.id, call.callback->id,

@@ -700,6 +700,15 @@ void VoiceController::hangupAgent(Call& call, engine::AgentId agent, const std::
   }
 }
 
+std::optional<media::RecordingSpec> VoiceController::recordingFor(Call& call) {
+  if (call.queue == nullptr || !call.queue->record || setup_.recordings_dir.empty()) {
+    return std::nullopt;
+  }
+  media::RecordingSpec spec{setup_.recordings_dir + "/" + call.record.id + ".wav"};
+  call.record.recording = spec.path;
+  return spec;
+}
+
 void VoiceController::answered(Call& call, engine::AgentId agent) {
   const auto it = std::find_if(call.legs.begin(), call.legs.end(), [&](const AgentLeg& l) {
     return l.agent == agent && l.answered;
@@ -736,12 +745,7 @@ void VoiceController::answered(Call& call, engine::AgentId agent) {
     whisper(call);
     return;
   }
-  std::optional<media::RecordingSpec> recording;
-  if (call.queue != nullptr && call.queue->record && !setup_.recordings_dir.empty()) {
-    recording = media::RecordingSpec{setup_.recordings_dir + "/" + call.record.id + ".wav"};
-    call.record.recording = recording->path;
-  }
-  if (!media_.bridge(call.caller_stream, leg.stream, recording)) {
+  if (!media_.bridge(call.caller_stream, leg.stream, recordingFor(call))) {
     spdlog::warn("call {}: bridging caller and agent failed", call.record.id);
   }
   const VoiceSetup::Agent* a = agentById(agent);

@@ -188,6 +188,9 @@ class VoiceController {
   void dropAgentLeg(Call& call, std::size_t index);
   void agentLegEnded(Call& call, sip::LegId leg, const sip::LegEnded& ended);
   void answered(Call& call, engine::AgentId agent);
+  // Where the call is recorded when bridged (its queue records), noted in its record; nullopt
+  // if it is not recorded.
+  std::optional<media::RecordingSpec> recordingFor(Call& call);
   void digit(Call& call, char key, std::string_view via);
   // Ends the call: hangs up every leg still up, closes streams, tells the engine, saves the
   // record and forgets the call. `call` is dangling afterwards.

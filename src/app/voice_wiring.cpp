@@ -31,22 +31,20 @@ media::MediaEngineConfig toMediaConfig(const MediaConfig& m) {
   return c;
 }
 
-// Local wall time of an instant (the machine's time zone, like the hours nodes).
-flow::LocalDateTime localAt(store::EpochMillis t) {
-  const std::time_t secs = static_cast<std::time_t>(t / 1000);
-  std::tm tm{};
-  if (localtime_r(&secs, &tm) == nullptr) return flow::LocalDateTime{};
-  return flow::LocalDateTime{flow::Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday},
-                             tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec};
-}
-
-std::optional<flow::LocalDateTime> localNow() {
-  const std::time_t t = std::time(nullptr);
+// Local wall time (the machine's time zone, like the hours nodes) of `t`; nullopt if the C
+// library cannot convert it.
+std::optional<flow::LocalDateTime> localOf(std::time_t t) {
   std::tm tm{};
   if (localtime_r(&t, &tm) == nullptr) return std::nullopt;
   return flow::LocalDateTime{flow::Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday},
                              tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec};
 }
+
+flow::LocalDateTime localAt(store::EpochMillis t) {
+  return localOf(static_cast<std::time_t>(t / 1000)).value_or(flow::LocalDateTime{});
+}
+
+std::optional<flow::LocalDateTime> localNow() { return localOf(std::time(nullptr)); }
 
 // The media engine on its own thread (MediaThread). Stream creation and answers wait for the
 // media thread (the SDP is needed at once); everything else is posted and runs in order.
