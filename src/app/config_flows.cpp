@@ -493,15 +493,21 @@ class FlowReader {
     return n;
   }
 
+  // The `queue` (optional, a known queue) and `number` of the callback nodes.
+  void queueAndNumber(const YAML::Node& node, const Path& path, std::string& queue,
+                      std::string& number) {
+    r_.field(node, path, "queue", [&](const YAML::Node& v, const Path& p) {
+      queue = r_.name(v, p);
+      if (!queue_index_.contains(queue)) r_.fail(v, p, "unknown queue \"" + queue + "\"");
+    });
+    r_.field(node, path, "number",
+             [&](const YAML::Node& v, const Path& p) { number = r_.name(v, p); });
+  }
+
   flow::CallbackNode callback(const YAML::Node& node, const Path& path) {
     r_.keys(node, path, {"queue", "number", "next", "on_failure"});
     flow::CallbackNode n;
-    r_.field(node, path, "queue", [&](const YAML::Node& v, const Path& p) {
-      n.queue = r_.name(v, p);
-      if (!queue_index_.contains(n.queue)) r_.fail(v, p, "unknown queue \"" + n.queue + "\"");
-    });
-    r_.field(node, path, "number",
-             [&](const YAML::Node& v, const Path& p) { n.number = r_.name(v, p); });
+    queueAndNumber(node, path, n.queue, n.number);
     target(node, path, "next", n.next);
     target(node, path, "on_failure", n.on_failure);
     return n;
@@ -511,12 +517,7 @@ class FlowReader {
     r_.keys(node, path,
             {"queue", "number", "slots", "prompt", "timeout", "retries", "next", "on_failure"});
     flow::ScheduleCallbackNode n;
-    r_.field(node, path, "queue", [&](const YAML::Node& v, const Path& p) {
-      n.queue = r_.name(v, p);
-      if (!queue_index_.contains(n.queue)) r_.fail(v, p, "unknown queue \"" + n.queue + "\"");
-    });
-    r_.field(node, path, "number",
-             [&](const YAML::Node& v, const Path& p) { n.number = r_.name(v, p); });
+    queueAndNumber(node, path, n.queue, n.number);
     integer(node, path, "slots", n.slots, 1, 9);
     prompts(node, path, "prompt", n.prompt);
     duration(node, path, "timeout", n.timeout);

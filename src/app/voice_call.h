@@ -13,6 +13,21 @@
 
 namespace parley::app {
 
+// The contact attributes the engine keeps (campaign, customer id, language) from a contact's
+// attribute map; absent keys are empty.
+inline engine::ContactAttributes contactAttributes(
+    const std::map<std::string, std::string>& from) {
+  const auto get = [&](const char* name) {
+    const auto it = from.find(name);
+    return it == from.end() ? std::string() : it->second;
+  };
+  engine::ContactAttributes a;
+  a.campaign = get("campaign");
+  a.customer_id = get("customer_id");
+  a.language = get("language");
+  return a;
+}
+
 // Playback token of a callback's whisper to the agent (flow playback ids are small numbers).
 inline constexpr media::PlaybackToken kWhisperToken = media::PlaybackToken{1} << 60;
 // ... and of a customer-first callback's greeting to the customer (hold music follows it).

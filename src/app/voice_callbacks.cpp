@@ -222,13 +222,7 @@ void VoiceController::callbackEnqueue(const cb::Enqueue& e) {
   spec.priority = e.priority;
   spec.enqueued_at = call->enqueued_at;
   spec.extra_offer_time = e.offer_timeout_extra;
-  const auto attr = [&](const char* name) {
-    const auto it = e.context.find(name);
-    return it == e.context.end() ? std::string() : it->second;
-  };
-  spec.attributes.campaign = attr("campaign");
-  spec.attributes.customer_id = attr("customer_id");
-  spec.attributes.language = attr("language");
+  spec.attributes = contactAttributes(e.context);
   spdlog::info("callback {}: {} waits in {} as {}", e.callback_id, e.number, q->name, r.id);
   calls_.emplace(e.contact, std::move(call));
   routing_.post(engine::ev::ContactArrived{std::move(spec)});

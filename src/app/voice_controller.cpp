@@ -507,13 +507,7 @@ void VoiceController::enqueue(Call& call, const flow::act::Enqueue& e) {
     if (it != setup_.skills.end()) spec.skills.push_back({it->second, need.min_level});
   }
   spec.caller = call.caller;
-  const auto attr = [&](const char* name) {
-    const auto it = e.attributes.find(name);
-    return it == e.attributes.end() ? std::string() : it->second;
-  };
-  spec.attributes.campaign = attr("campaign");
-  spec.attributes.customer_id = attr("customer_id");
-  spec.attributes.language = attr("language");
+  spec.attributes = contactAttributes(e.attributes);
   spec.attributes.entry_point = call.entry != nullptr ? call.entry->name : std::string();
   call.queue = q;
   call.in_engine = true;
