@@ -211,7 +211,10 @@ CallLegs::~CallLegs() {
 }
 
 std::string CallLegs::open() {
-  const int err = sipsess_listen(&sock_, stack_, 64, &refuseUnexpected, stack_);
+  // Two sessions per bridged call, looked up by Call-ID on every in-dialog request: enough
+  // buckets that a few thousand calls keep the lists short.
+  constexpr std::uint32_t kSessionBuckets = 4096;
+  const int err = sipsess_listen(&sock_, stack_, kSessionBuckets, &refuseUnexpected, stack_);
   return err ? std::string("sipsess_listen: ") + std::strerror(err) : std::string();
 }
 

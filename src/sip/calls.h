@@ -30,6 +30,8 @@
 #include <string>
 #include <string_view>
 
+#include "sip/loop_timer.h"
+
 namespace parley::sip {
 
 using LegId = std::uint64_t;  // from 1, never reused by one server
@@ -109,23 +111,6 @@ class Calls {
   virtual LegId dial(const DialRequest& request) = 0;
   // Number of live legs (for stats and tests).
   virtual std::size_t legCount() const = 0;
-};
-
-// A one-shot timer on the SIP loop thread (libre's tmr). Destroying or re-starting it cancels
-// the pending callback. Create, use and destroy it on the loop thread.
-class LoopTimer {
- public:
-  LoopTimer();
-  ~LoopTimer();
-  LoopTimer(const LoopTimer&) = delete;
-  LoopTimer& operator=(const LoopTimer&) = delete;
-  void start(std::chrono::milliseconds delay, std::function<void()> fn);
-  void cancel();
-  bool pending() const;
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace parley::sip

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <future>
 #include <limits>
+#include <unordered_set>
 
 #include "sip/call_legs.h"
 #include "sip/libre.h"
@@ -148,6 +149,9 @@ bool collectAuthorization(const sip_hdr* hdr, const sip_msg*, void* arg) {
 // Loop-thread state. Every member is created, used and destroyed on the loop thread.
 struct SipServer::Loop {
   SipServer* owner = nullptr;
+  // First in, last out: every LoopTimer of this thread (call legs, the voice controller)
+  // schedules on it.
+  std::unique_ptr<LoopTimerQueue> timers;
   struct sip* stack = nullptr;
   dnsc* dns = nullptr;  // resolves host names in dialled URIs (trunks); null when unavailable
   sip_lsnr* listener = nullptr;
@@ -155,6 +159,7 @@ struct SipServer::Loop {
   tmr expiry_timer{};
   std::unique_ptr<Registrar> registrar;
   std::unique_ptr<CallLegs> calls;  // after `listener`: its sipsess listener must come second
+  std::unordered_set<void*> sized_sockets;  // UDP transports whose buffers are set
 
   TimePoint now() const { return owner->hooks_.now(); }
 
@@ -194,6 +199,19 @@ struct SipServer::Loop {
     }
   }
 
+  // libre does not hand out the sockets of its transports; the first request on each UDP
+  // socket does. The kernel's default receive buffer (208 KiB, ~150 small datagrams) holds
+  // under 100 ms of signalling at 200 calls/s, so one scheduling hiccup of this thread lost
+  // requests (the callers' retransmissions then cost seconds). The kernel caps the size at
+  // net.core.rmem_max.
+  void sizeReceiveBuffer(void* sock) {
+    if (sock == nullptr || !sized_sockets.insert(sock).second) return;
+    constexpr int kReceiveBuffer = 4 << 20;
+    if (const int err = udp_sockbuf_set(static_cast<udp_sock*>(sock), kReceiveBuffer)) {
+      spdlog::warn("sip: could not size a UDP socket's buffers: {}", errorText(err));
+    }
+  }
+
   // The fields every response needs (RFC 3261 §8.1.1). Without a Via there is nobody to answer.
   static bool answerable(const sip_msg& msg) {
     return isSet(msg.via.sentby) && isSet(msg.via.branch);
@@ -217,6 +235,7 @@ struct SipServer::Loop {
   }
 
   bool handleRequest(const sip_msg& msg) {
+    if (msg.tp == SIP_TRANSP_UDP) sizeReceiveBuffer(msg.sock);
     if (methodIs(msg, "ACK") && !wellFormed(msg)) return true;  // nobody to answer
     if (!wellFormed(msg)) {
       // Debug level: anyone can send these at line rate (libre itself reports undecodable
@@ -407,8 +426,15 @@ struct SipServer::Loop {
       spdlog::warn("sip: no DNS resolver; only numeric SIP URIs can be dialled");
       dns = nullptr;
     }
-    int err =
-        sip_alloc(&stack, dns, 32, 32, 32, owner->config_.software.c_str(), nullptr, nullptr);
+    timers = std::make_unique<LoopTimerQueue>();
+    if (!timers->error().empty()) return timers->error();
+    // libre keeps transactions in hash tables of linked-list buckets. Over UDP a server
+    // transaction lingers 64*T1 = 32 s after its final reply, so at 200 calls/s over 10,000
+    // are alive; with 32 buckets every request and response walked hundreds of entries.
+    constexpr std::uint32_t kTransactionBuckets = 16384;
+    constexpr std::uint32_t kTcpConnectionBuckets = 1024;
+    int err = sip_alloc(&stack, dns, kTransactionBuckets, kTransactionBuckets,
+                        kTcpConnectionBuckets, owner->config_.software.c_str(), nullptr, nullptr);
     if (err) return "sip_alloc: " + errorText(err);
     struct Want {
       sip_transp tp;
@@ -459,6 +485,7 @@ struct SipServer::Loop {
     }
     dns = static_cast<dnsc*>(mem_deref(dns));
     queue = static_cast<mqueue*>(mem_deref(queue));
+    timers.reset();
   }
 };
 
