@@ -123,11 +123,12 @@ struct MediaEngine::Impl {
 
   // Sends the payload at mb's position (which must have room for a header before it) as the
   // next RTP packet of `s`: libre's rtp_encode writes the header and moves the sequence on.
-  bool send(Stream& s, bool marker, std::uint32_t ts, mbuf* mb) {
+  bool send(Stream& s, bool marker, std::uint32_t ts, mbuf* mb) { return send(s, marker, s.pt, ts, mb); }
+  bool send(Stream& s, bool marker, std::uint8_t pt, std::uint32_t ts, mbuf* mb) {
     if (mb->pos < RTP_HEADER_SIZE) return false;
     mb->pos -= RTP_HEADER_SIZE;
     const std::size_t start = mb->pos;
-    if (rtp_encode(s.rtp.get(), false, marker, s.pt, ts, mb) != 0) return false;
+    if (rtp_encode(s.rtp.get(), false, marker, pt, ts, mb) != 0) return false;
     mb->pos = start;
     if (udp_send(s.udp.get(), &s.remote, mb) != 0) return false;
     ++stats.packets_sent;
@@ -156,6 +157,19 @@ struct MediaEngine::Impl {
     if (dtmf_dec_alloc(s.dtmf.out(), kSampleRate, 1, &Impl::onInBandDigit, &s) != 0) {
       spdlog::warn("media: stream {}: no in-band DTMF detector", s.id);
     }
+  }
+
+  // A later offer or answer for a negotiated stream: where to send, the codec and the
+  // telephone-event type change; sequence, SSRC and timestamps go on. A codec change reaches a
+  // bridge at once (the peer's packets are transcoded for this stream's codec).
+  void follow(Stream& s, const RemoteMedia& m) {
+    sa remote{};
+    if (sa_set_str(&remote, m.address.c_str(), m.port) == 0) s.remote = remote;
+    s.codec = m.codec;
+    s.pt = codecPayloadType(m.codec);
+    s.telephone_event_pt = m.telephone_event_pt;
+    s.may_send = m.may_send;
+    s.last_activity_ms = tmr_jiffies();  // a held phone may go quiet: its timeout starts over
   }
 
   // --- sending ---------------------------------------------------------------------------------
@@ -300,6 +314,7 @@ struct MediaEngine::Impl {
     ++s.rx_count;
     if (s.telephone_event_pt >= 0 && hdr.pt == s.telephone_event_pt) {
       receiveTelephoneEvent(s, hdr, payload, n);
+      relayTelephoneEvent(s, hdr, mb);
       return;
     }
     Codec codec;
@@ -324,21 +339,12 @@ struct MediaEngine::Impl {
       }
     }
 
-    Stream* dst = s.peer;
-    if (!dst || dst->mode != SendMode::Relaying || dst->state != StreamState::Negotiated) return;
+    Stream* dst = relayTarget(s);
+    if (!dst) return;
     g711Transcode(codec, dst->codec, payload, n);
     const std::uint64_t now = tmr_jiffies();
     bool marker = false;
-    const std::int32_t jump = static_cast<std::int32_t>(hdr.ts - dst->relay_last_in_ts);
-    if (dst->resync || hdr.ssrc != dst->relay_ssrc || jump > kMaxTimestampJump ||
-        jump < -kMaxTimestampJump) {
-      dst->relay_offset = resumeTs(*dst, now) - hdr.ts;
-      dst->relay_ssrc = hdr.ssrc;
-      dst->resync = false;
-      marker = true;
-    }
-    dst->relay_last_in_ts = hdr.ts;
-    const std::uint32_t ts = hdr.ts + dst->relay_offset;
+    const std::uint32_t ts = relayTimestamp(*dst, hdr, now, &marker);
     const std::uint32_t end_ts = ts + static_cast<std::uint32_t>(n);
     if (!dst->ever_sent || static_cast<std::int32_t>(end_ts - dst->next_ts) > 0) dst->next_ts = end_ts;
     dst->last_send_ms = now;
@@ -347,6 +353,42 @@ struct MediaEngine::Impl {
     // mb's position is the payload, after the received header: the new header is written over
     // the old one, so the packet is relayed without copying or allocating.
     if (send(*dst, marker, ts, mb)) ++stats.packets_relayed;
+  }
+
+  Stream* relayTarget(const Stream& s) const {
+    Stream* dst = s.peer;
+    if (!dst || dst->mode != SendMode::Relaying || dst->state != StreamState::Negotiated) return nullptr;
+    return dst;
+  }
+
+  // The timestamp on dst's timeline for a packet from its bridge peer: audio and RFC 4733
+  // events of one source share a clock, so both go through one mapping. A new source (SSRC), a
+  // jump or a fresh bridge moves the mapping on from where dst's own stream stands (marker).
+  static std::uint32_t relayTimestamp(Stream& dst, const rtp_header& hdr, std::uint64_t now,
+                                      bool* marker) {
+    const std::int32_t jump = static_cast<std::int32_t>(hdr.ts - dst.relay_last_in_ts);
+    if (dst.resync || hdr.ssrc != dst.relay_ssrc || jump > kMaxTimestampJump ||
+        jump < -kMaxTimestampJump) {
+      dst.relay_offset = resumeTs(dst, now) - hdr.ts;
+      dst.relay_ssrc = hdr.ssrc;
+      dst.resync = false;
+      *marker = true;
+    }
+    dst.relay_last_in_ts = hdr.ts;
+    return hdr.ts + dst.relay_offset;
+  }
+
+  // RFC 4733 events go across a bridge as events, with the payload type the other side agreed
+  // (an agent keying into a customer's IVR on a callback, a customer's keys to the agent).
+  // Without telephone-event on that side they are dropped: its user hears nothing.
+  void relayTelephoneEvent(Stream& s, const rtp_header& hdr, mbuf* mb) {
+    Stream* dst = relayTarget(s);
+    if (!dst || dst->telephone_event_pt < 0 || !dst->may_send || mbuf_get_left(mb) < 4) return;
+    bool marker = hdr.m;
+    const std::uint32_t ts = relayTimestamp(*dst, hdr, tmr_jiffies(), &marker);
+    if (send(*dst, marker, static_cast<std::uint8_t>(dst->telephone_event_pt), ts, mb)) {
+      ++stats.packets_relayed;
+    }
   }
 
   // RFC 4733: one report per event; an event is identified by its RTP timestamp (all packets
@@ -464,15 +506,38 @@ bool MediaEngine::applyAnswer(StreamId stream, std::string_view remote_answer, s
     return false;
   };
   if (!s) return fail("unknown stream");
-  if (s->state != StreamState::Offered) return fail("stream is not waiting for an answer");
+  if (s->state != StreamState::Offered && s->state != StreamState::Negotiated) {
+    return fail("stream is not waiting for an answer");
+  }
   const SdpOutcome parsed = parseAnswer(remote_answer, impl_->sdp);
   if (parsed.error != SdpError::None) {
-    s->state = StreamState::Failed;
+    if (s->state == StreamState::Offered) s->state = StreamState::Failed;
     return fail((parsed.error == SdpError::Malformed ? "malformed SDP: " : "no common codec: ") +
                 parsed.message);
   }
-  impl_->applyNegotiated(*s, parsed.media);
+  if (s->state == StreamState::Negotiated) {
+    impl_->follow(*s, parsed.media);
+  } else {
+    impl_->applyNegotiated(*s, parsed.media);
+  }
   return true;
+}
+
+MediaEngine::Negotiated MediaEngine::renegotiate(StreamId stream, std::string_view remote_offer) {
+  Stream* s = impl_->find(stream);
+  if (!s || s->state != StreamState::Negotiated) {
+    return {0, {}, "no negotiated stream " + std::to_string(stream), Failure::NoCommonCodec};
+  }
+  const SdpOutcome parsed = parseOffer(remote_offer, impl_->sdp);
+  if (parsed.error != SdpError::None) {
+    const bool malformed = parsed.error == SdpError::Malformed;
+    return {0, {}, (malformed ? "malformed SDP: " : "no common codec: ") + parsed.message,
+            malformed ? Failure::MalformedSdp : Failure::NoCommonCodec};
+  }
+  std::string answer = encodeAnswer(impl_->sdp, s->local_port, parsed.media);
+  if (answer.empty()) return {0, {}, "cannot encode SDP answer", Failure::NoCommonCodec};
+  impl_->follow(*s, parsed.media);
+  return {s->id, std::move(answer), {}, Failure::None};
 }
 
 void MediaEngine::play(StreamId stream, std::vector<ClipPtr> clips, PlaybackToken token) {

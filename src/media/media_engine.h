@@ -125,8 +125,16 @@ class MediaEngine {
   // applyAnswer(). Until then it sends nothing.
   Negotiated createOffer();
   // Applies the peer's answer to a createOffer() stream. False (with `error`) when the answer
-  // is malformed or names no codec we offered; the stream then stays unusable.
+  // is malformed or names no codec we offered; the stream then stays unusable. On a stream
+  // already negotiated it takes a later answer (the ACK of an offerless re-INVITE, which went
+  // out with our last SDP as the offer): a bad one leaves the stream as it was.
   bool applyAnswer(StreamId stream, std::string_view remote_answer, std::string* error = nullptr);
+  // A new offer from the peer of a negotiated stream (a re-INVITE: hold, resume, another
+  // address, port or codec). The stream follows it at once, keeping its port, SSRC, sequence
+  // and timestamps (a bridge or playback goes on); the answer mirrors the direction (a hold
+  // offer `sendonly`, or `c=0.0.0.0`, gets `recvonly`, and we stop sending). On failure the
+  // stream is unchanged and `failure` says how to refuse the re-INVITE.
+  Negotiated renegotiate(StreamId stream, std::string_view remote_offer);
 
   // Sends `clips` one after another, then reports on_playback_done(stream, token). Replaces any
   // playback, loop or bridge direction towards this stream. Empty clips: done at once (deferred).

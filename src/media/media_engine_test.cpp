@@ -297,8 +297,96 @@ TEST_F(MediaEngineTest, OfferAnswerBetweenTwoStreamsOfOneEngine) {
   EXPECT_TRUE(onLoop([&] { return engine().applyAnswer(offer.stream, answer.sdp, &error); })) << error;
   EXPECT_EQ(onLoop([&] { return engine().codecOf(offer.stream); }), Codec::Pcmu);
   EXPECT_EQ(onLoop([&] { return engine().codecOf(answer.stream); }), Codec::Pcmu);
-  EXPECT_FALSE(onLoop([&] { return engine().applyAnswer(offer.stream, answer.sdp, &error); }));
+  // A later answer (the ACK of an offerless re-INVITE) is taken; a bad one changes nothing.
+  EXPECT_TRUE(onLoop([&] { return engine().applyAnswer(offer.stream, answer.sdp, &error); })) << error;
+  EXPECT_FALSE(onLoop([&] { return engine().applyAnswer(offer.stream, "garbage", &error); }));
+  EXPECT_EQ(onLoop([&] { return engine().codecOf(offer.stream); }), Codec::Pcmu);
   EXPECT_EQ(onLoop([&] { return engine().stats(); }).streams_open, 2u);
+}
+
+// Reads and drops what arrives for `span` (bounded even while the engine keeps sending).
+void drain(const Peer& peer, std::chrono::milliseconds span) {
+  const auto until = Clock::now() + span;
+  while (Clock::now() < until) (void)peer.receive(10ms);
+}
+
+// An SDP body for `port` with the given c= address and direction attribute.
+std::string sdpFor(std::uint16_t port, const std::string& pts, const std::string& direction,
+                   const std::string& address = "127.0.0.1") {
+  return "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 " + address + "\r\nt=0 0\r\n" +
+         "m=audio " + std::to_string(port) + " RTP/AVP " + pts + " 101\r\n" +
+         "a=rtpmap:101 telephone-event/8000\r\na=" + direction + "\r\n";
+}
+
+TEST_F(MediaEngineTest, ReInviteMovesTheStreamToTheNewAddressWithoutBreakingIt) {
+  Peer first, second;
+  auto [a, port] = accept(first);
+  onLoop([&] { engine().loop(a, clip(tone(600, 1))); });
+  auto before = first.receiveMany(3);
+  ASSERT_EQ(before.size(), 3u);
+
+  auto n = onLoop([&] { return engine().renegotiate(a, sdpFor(second.port(), "8", "sendrecv")); });
+  ASSERT_EQ(n.stream, a) << n.error;
+  EXPECT_EQ(portOf(n.sdp), port) << "the answer keeps our port";
+  EXPECT_NE(n.sdp.find("RTP/AVP 8 101"), std::string::npos) << n.sdp;
+  EXPECT_NE(n.sdp.find("a=sendrecv"), std::string::npos) << n.sdp;
+  EXPECT_EQ(onLoop([&] { return engine().codecOf(a); }), Codec::Pcma);
+  auto after = second.receiveMany(5);
+  ASSERT_EQ(after.size(), 5u);
+  // One RTP stream: same SSRC, sequence and timestamps go on (a frame or two may be in flight
+  // to the old address), now in PCMA.
+  EXPECT_EQ(after[0].ssrc, before[0].ssrc);
+  const auto seq_step = static_cast<std::uint16_t>(after[0].seq - before.back().seq);
+  EXPECT_GE(seq_step, 1);
+  EXPECT_LE(seq_step, 4);
+  EXPECT_EQ(after[0].ts - before.back().ts, seq_step * kFrameSamples);
+  EXPECT_EQ(after.back().pt, 8);
+  EXPECT_GT(relativePower(decode(after), 600), 0.3);
+  drain(first, 100ms);
+  EXPECT_FALSE(first.receive(200ms)) << "nothing more to the old address";
+}
+
+TEST_F(MediaEngineTest, HoldOffersSilenceUsAndResumeBringsTheAudioBack) {
+  Peer peer;
+  auto [a, port] = accept(peer);
+  (void)port;
+  onLoop([&] { engine().loop(a, clip(tone(600, 1))); });
+  ASSERT_TRUE(peer.receive());
+  struct Case {
+    std::string direction, address, answer_direction;
+    bool sends;
+  };
+  for (const Case& c : {Case{"sendonly", "127.0.0.1", "recvonly", false},
+                        Case{"sendrecv", "127.0.0.1", "sendrecv", true},
+                        Case{"inactive", "127.0.0.1", "inactive", false},
+                        Case{"recvonly", "127.0.0.1", "sendonly", true},
+                        Case{"sendrecv", "0.0.0.0", "recvonly", false},  // RFC 2543 hold
+                        Case{"sendrecv", "127.0.0.1", "sendrecv", true}}) {
+    SCOPED_TRACE(c.direction + " " + c.address);
+    auto n = onLoop([&] { return engine().renegotiate(a, sdpFor(peer.port(), "0", c.direction, c.address)); });
+    ASSERT_EQ(n.stream, a) << n.error;
+    EXPECT_NE(n.sdp.find("a=" + c.answer_direction), std::string::npos) << n.sdp;
+    drain(peer, 100ms);  // frames sent before the change
+    EXPECT_EQ(peer.receive(200ms).has_value(), c.sends);
+  }
+}
+
+TEST_F(MediaEngineTest, ABadReOfferLeavesTheStreamAsItWas) {
+  Peer peer;
+  auto [a, port] = accept(peer);
+  (void)port;
+  onLoop([&] { engine().loop(a, clip(tone(600, 1))); });
+  ASSERT_TRUE(peer.receive());
+  auto garbage = onLoop([&] { return engine().renegotiate(a, "v=0\r\nnonsense"); });
+  EXPECT_EQ(garbage.stream, 0u);
+  EXPECT_EQ(garbage.failure, MediaEngine::Failure::MalformedSdp) << garbage.error;
+  auto g722 = onLoop([&] { return engine().renegotiate(a, sdpFor(peer.port(), "9", "sendrecv")); });
+  EXPECT_EQ(g722.failure, MediaEngine::Failure::NoCommonCodec) << g722.error;
+  auto unknown = onLoop([&] { return engine().renegotiate(4242, sdpFor(peer.port(), "0", "sendrecv")); });
+  EXPECT_EQ(unknown.stream, 0u);
+  EXPECT_EQ(onLoop([&] { return engine().codecOf(a); }), Codec::Pcmu);
+  drain(peer, 100ms);
+  EXPECT_TRUE(peer.receive(200ms)) << "still sending to the same place";
 }
 
 TEST_F(MediaEngineTest, PcmaOnlyOfferIsAnsweredWithPcma) {
@@ -541,6 +629,52 @@ TEST_F(MediaEngineTest, Rfc4733DigitIsReportedOncePerKeyPress) {
   EXPECT_EQ(reported_.digits[0], std::make_tuple(a, '5', DtmfSource::Rfc4733));
   EXPECT_EQ(reported_.digits[1], std::make_tuple(a, '5', DtmfSource::Rfc4733));
   EXPECT_EQ(reported_.digits[2], std::make_tuple(a, '#', DtmfSource::Rfc4733));
+}
+
+TEST_F(MediaEngineTest, Rfc4733EventsCrossABridgeAsEventsOnTheAudioTimeline) {
+  Peer caller, agent, no_events;
+  auto [a, a_port] = accept(caller);
+  auto [c, c_port] = accept(agent);
+  (void)c_port;
+  ASSERT_TRUE(onLoop([&] { return engine().bridge(a, c); }));
+  const auto pcm = tone(700, 0.1);
+  caller.sendRtp(a_port, {true, 0, 1, 8000, 0xCA11, encode(pcm, 0, false)});
+  auto audio = agent.receive();
+  ASSERT_TRUE(audio);
+  // Key 7: start, two updates, three end packets, all stamped with the event's start (8160).
+  std::vector<std::vector<std::uint8_t>> sent;
+  std::uint16_t seq = 2;
+  for (int i = 0; i < 6; ++i) {
+    const bool end = i >= 3;
+    const auto dur = static_cast<std::uint16_t>(end ? 480 : 160 * (i + 1));
+    std::vector<std::uint8_t> payload{7, static_cast<std::uint8_t>(end ? 0x8a : 0x0a),
+                                      static_cast<std::uint8_t>(dur >> 8), static_cast<std::uint8_t>(dur)};
+    caller.sendRtp(a_port, {i == 0, 101, seq++, 8160, 0xCA11, payload});
+    sent.push_back(payload);
+  }
+  auto events = agent.receiveMany(6);
+  ASSERT_EQ(events.size(), 6u);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].pt, 101);
+    EXPECT_EQ(events[i].payload, sent[i]);
+    EXPECT_EQ(events[i].ts - audio->ts, 160u) << "the audio packet's clock";
+    EXPECT_EQ(events[i].ssrc, audio->ssrc);
+    EXPECT_EQ(static_cast<std::uint16_t>(events[i].seq - audio->seq), i + 1);
+    EXPECT_EQ(events[i].marker, i == 0);
+  }
+  // The key is still reported once for the caller's stream.
+  ASSERT_TRUE(reported_.waitUntil([&] { return !reported_.digits.empty(); }));
+  {
+    std::lock_guard lock(reported_.mutex);
+    EXPECT_EQ(reported_.digits[0], std::make_tuple(a, '7', DtmfSource::Rfc4733));
+  }
+
+  // Towards a phone without telephone-event: no event packets (its user would hear noise).
+  auto [d, d_port] = accept(no_events, "0", false);
+  (void)d_port;
+  ASSERT_TRUE(onLoop([&] { return engine().bridge(a, d); }));
+  caller.sendRtp(a_port, {true, 101, seq++, 9000, 0xCA11, {5, 0x0a, 0, 160}});
+  EXPECT_FALSE(no_events.receive(300ms));
 }
 
 TEST_F(MediaEngineTest, InBandDtmfToneIsReported) {

@@ -70,13 +70,22 @@ SdpOutcome decode(Session& s, std::string_view text, bool offer) {
     return fail(SdpError::NoCommonCodec, "no RTP/AVP audio stream offered or accepted");
   }
   const sa* raddr = sdp_media_raddr(s.media);
-  if (!raddr || !sa_isset(raddr, SA_ADDR)) return fail(SdpError::Malformed, "no connection address");
+  if (!raddr) return fail(SdpError::Malformed, "no connection address");
   SdpOutcome out;
+  // c=0.0.0.0 is the old way to put a call on hold (RFC 3264 section 8.4): send nothing.
+  // libre leaves the address unset both for c=0.0.0.0 and for no c= line at all.
+  const bool hold_address = sa_af(raddr) == AF_INET && !sa_isset(raddr, SA_ADDR) &&
+                            text.find("c=IN IP4 0.0.0.0") != std::string_view::npos;
+  if (!hold_address && !sa_isset(raddr, SA_ADDR)) {
+    return fail(SdpError::Malformed, "no connection address");
+  }
   char ip[64] = {};
   if (sa_ntop(raddr, ip, sizeof ip) != 0) return fail(SdpError::Malformed, "bad connection address");
   out.media.address = ip;
   out.media.port = sa_port(raddr);
-  out.media.may_send = (sdp_media_dir(s.media) & SDP_SENDONLY) != 0;
+  const int dir = sdp_media_dir(s.media);
+  out.media.may_send = (dir & SDP_SENDONLY) != 0 && !hold_address;
+  out.media.peer_sends = (dir & SDP_RECVONLY) != 0;
   return out;
 }
 
@@ -120,7 +129,9 @@ SdpOutcome parseOffer(std::string_view offer, const SdpParams& params) {
 std::string encodeAnswer(const SdpParams& params, std::uint16_t port, const RemoteMedia& agreed) {
   Session s;
   if (!buildSession(s, params, port, {agreed.codec}, agreed.telephone_event_pt)) return {};
-  if (!agreed.may_send) sdp_media_set_ldir(s.media, SDP_RECVONLY);
+  // The mirror of the offer: sendonly gets recvonly, recvonly sendonly, inactive inactive.
+  const int dir = (agreed.may_send ? SDP_SENDONLY : 0) | (agreed.peer_sends ? SDP_RECVONLY : 0);
+  sdp_media_set_ldir(s.media, static_cast<sdp_dir>(dir));
   return encode(s);
 }
 

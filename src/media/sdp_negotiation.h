@@ -33,7 +33,8 @@ struct RemoteMedia {
   int telephone_event_pt = -1;  // payload type of telephone-event; -1: not negotiated
   std::string address;          // where to send RTP
   std::uint16_t port = 0;
-  bool may_send = true;  // false if the peer is sendonly/inactive (we must not send)
+  bool may_send = true;    // false if the peer is sendonly/inactive or on hold by c=0.0.0.0
+  bool peer_sends = true;  // false if the peer is recvonly/inactive (it sends us nothing)
 };
 
 struct SdpOutcome {
