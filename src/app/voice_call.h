@@ -46,6 +46,7 @@ struct VoiceController::Call {
   sip::LegId caller_leg = 0;
   bool caller_leg_up = true;
   media::StreamId caller_stream = 0;
+  bool awaiting_sdp_answer = false;  // INVITE without SDP: our offer went in the 200
   std::string caller;  // from user part
   std::string called;
   const VoiceSetup::Entry* entry = nullptr;

@@ -170,13 +170,11 @@ void VoiceController::onInvite(const sip::InboundCall& in) {
     sip_.calls->reject(in.leg, 404, "Not Found");
     return;
   }
-  if (in.sdp.empty()) {
-    spdlog::info("call {} from {}: INVITE without SDP offer, 488", in.call_id, in.source);
-    ++counters_.calls_rejected;
-    sip_.calls->reject(in.leg, 488, "SDP Offer Required");
-    return;
-  }
-  media::MediaEngine::Negotiated n = media_.acceptOffer(in.sdp);
+  // An INVITE without SDP (a late offer, RFC 3261 13.2.1): we offer in the 200, the caller
+  // answers in the ACK (onSdpAnswer), and the flow starts once that answer is in place.
+  const bool late_offer = in.sdp.empty();
+  media::MediaEngine::Negotiated n =
+      late_offer ? media_.createOffer() : media_.acceptOffer(in.sdp);
   if (n.stream == 0) {
     spdlog::info("call {} from {}: SDP offer refused: {}", in.call_id, in.source, n.error);
     ++counters_.calls_rejected;
@@ -201,6 +199,7 @@ void VoiceController::onInvite(const sip::InboundCall& in) {
   call->id = engine::ContactId{next_contact_++};
   call->caller_leg = in.leg;
   call->caller_stream = n.stream;
+  call->awaiting_sdp_answer = late_offer;
   call->caller = in.from_user;
   call->called = in.request_user;
   call->entry = entry;
@@ -237,7 +236,51 @@ void VoiceController::onEstablished(sip::LegId leg) {
   Role role{};
   Call* call = callOfLeg(leg, &role);
   if (call == nullptr || role != Role::Caller || call->flow_started) return;
+  if (call->awaiting_sdp_answer) {
+    // RFC 3261 13.3.1.4: an ACK without a usable answer to our offer ends the call.
+    spdlog::info("call {}: INVITE without SDP and no usable SDP answer in the ACK, hanging up",
+                 call->record.id);
+    finish(*call, "system", "no-sdp-answer");
+    return;
+  }
   startFlow(*call);
+}
+
+media::StreamId VoiceController::streamOfLeg(const Call& call, sip::LegId leg) {
+  if (leg == call.caller_leg) return call.caller_stream;
+  if (call.connected && call.connected->leg == leg) return call.connected->stream;
+  for (const AgentLeg& l : call.legs) {
+    if (l.leg == leg) return l.stream;
+  }
+  return 0;
+}
+
+void VoiceController::onSdpAnswer(sip::LegId leg, const std::string& sdp) {
+  Call* call = callOfLeg(leg, nullptr);
+  if (call == nullptr) return;
+  const media::StreamId stream = streamOfLeg(*call, leg);
+  if (stream == 0 || sdp.empty()) return;  // a late offer's call then ends in onEstablished
+  std::string error;
+  if (!media_.applyAnswer(stream, sdp, &error)) {
+    spdlog::info("call {}: leg {} answered our offer with unusable SDP: {}", call->record.id, leg,
+                 error);
+    return;
+  }
+  if (leg == call->caller_leg) call->awaiting_sdp_answer = false;
+}
+
+std::string VoiceController::onReoffer(sip::LegId leg, const std::string& sdp) {
+  Call* call = callOfLeg(leg, nullptr);
+  if (call == nullptr) return {};
+  const media::StreamId stream = streamOfLeg(*call, leg);
+  if (stream == 0) return {};
+  media::MediaEngine::Negotiated n = media_.renegotiate(stream, sdp);
+  if (n.stream == 0) {
+    spdlog::info("call {}: re-INVITE on leg {} refused (488): {}", call->record.id, leg, n.error);
+    return {};
+  }
+  spdlog::info("call {}: re-INVITE on leg {}: media follows the new offer", call->record.id, leg);
+  return std::move(n.sdp);
 }
 
 void VoiceController::onProgress(sip::LegId, int) {}

@@ -132,6 +132,8 @@ class VoiceController {
   void onProgress(sip::LegId leg, int code);
   void onAnswered(sip::LegId leg, const std::string& sdp);
   void onEstablished(sip::LegId leg);
+  void onSdpAnswer(sip::LegId leg, const std::string& sdp);
+  std::string onReoffer(sip::LegId leg, const std::string& sdp);
   void onLegEnded(sip::LegId leg, const sip::LegEnded& ended);
   void onInfoDtmf(sip::LegId leg, char key);
   // --- media (media::MediaEvents) ---
@@ -174,6 +176,7 @@ class VoiceController {
   Call* findCall(engine::ContactId id);
   Call* callOfLeg(sip::LegId leg, Role* role);
   Call* callOfStream(media::StreamId stream);
+  static media::StreamId streamOfLeg(const Call& call, sip::LegId leg);
   void startFlow(Call& call);
   void feedFlow(Call& call, const flow::Event& event);
   void runFlowActions(Call& call, std::vector<flow::Action>& actions);

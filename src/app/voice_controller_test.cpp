@@ -74,11 +74,49 @@ TEST_F(VoiceTest, OfferWithoutAudioGets488) {
   in.sdp = "v=0\r\n";
   voice_->onInvite(in);
   EXPECT_EQ(calls_.rejects[7], 488);
-  sip::InboundCall no_sdp = in;
-  no_sdp.leg = 8;
-  no_sdp.sdp.clear();
-  voice_->onInvite(no_sdp);
-  EXPECT_EQ(calls_.rejects[8], 488);
+}
+
+TEST_F(VoiceTest, LateOfferIsAnsweredWithOurOfferAndTheFlowWaitsForTheAck) {
+  sip::InboundCall in;
+  in.leg = 8;
+  in.request_user = "100";
+  in.request_host = "127.0.0.1";
+  voice_->onInvite(in);  // no SDP
+  ASSERT_EQ(calls_.answers.count(8), 1u);
+  EXPECT_EQ(calls_.answers[8].rfind("offer-", 0), 0u) << "our offer goes in the 200";
+  voice_->onSdpAnswer(8, kOffer);
+  voice_->onEstablished(8);
+  EXPECT_FALSE(prompts_.texts.empty()) << "the menu starts once the answer is in";
+  EXPECT_FALSE(calls_.hungUp(8));
+
+  // The same, but the ACK carries no usable answer: the call ends, nothing is played.
+  prompts_.texts.clear();
+  in.leg = 9;
+  voice_->onInvite(in);
+  voice_->onSdpAnswer(9, "v=0\r\n");
+  voice_->onEstablished(9);
+  EXPECT_TRUE(calls_.hungUp(9));
+  EXPECT_TRUE(prompts_.texts.empty());
+  ASSERT_EQ(records_.size(), 1u);
+  EXPECT_EQ(records_[0].end_reason, "no-sdp-answer");
+}
+
+TEST_F(VoiceTest, ReInviteOfEitherLegGoesToItsOwnStream) {
+  login("1001");
+  const sip::LegId caller = callAndPress('1');
+  const FakeCalls::Dial* ring = dialTo("1001");
+  ASSERT_NE(ring, nullptr);
+  voice_->onAnswered(ring->leg, kOffer);
+  pump();
+  ASSERT_EQ(media_.bridges.size(), 1u);
+  const auto [caller_stream, agent_stream] = media_.bridges[0];
+  EXPECT_EQ(voice_->onReoffer(caller, kOffer), "reanswer-" + std::to_string(caller_stream));
+  EXPECT_EQ(voice_->onReoffer(ring->leg, kOffer), "reanswer-" + std::to_string(agent_stream));
+  EXPECT_EQ(voice_->onReoffer(caller, "v=0\r\n"), "") << "refused: 488";
+  EXPECT_EQ(voice_->onReoffer(4242, kOffer), "") << "unknown leg";
+  ASSERT_EQ(media_.reoffers.size(), 2u);
+  EXPECT_EQ(media_.reoffers[0].first, caller_stream);
+  EXPECT_EQ(media_.reoffers[1].first, agent_stream);
 }
 
 TEST_F(VoiceTest, MenuKeyQueuesAndLongestIdleAgentIsConnected) {

@@ -29,6 +29,8 @@ class MediaPort {
   virtual ~MediaPort() = default;
   virtual media::MediaEngine::Negotiated acceptOffer(std::string_view remote_offer) = 0;
   virtual media::MediaEngine::Negotiated createOffer() = 0;
+  virtual media::MediaEngine::Negotiated renegotiate(media::StreamId stream,
+                                                     std::string_view remote_offer) = 0;
   virtual bool applyAnswer(media::StreamId stream, std::string_view remote_answer,
                            std::string* error) = 0;
   virtual void play(media::StreamId stream, std::vector<media::ClipPtr> clips,

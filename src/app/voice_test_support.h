@@ -67,6 +67,14 @@ struct FakeMedia : MediaPort {
     open.insert(++next);
     return {next, "offer-" + std::to_string(next), ""};
   }
+  std::vector<std::pair<media::StreamId, std::string>> reoffers;
+  media::MediaEngine::Negotiated renegotiate(media::StreamId s, std::string_view offer) override {
+    if (offer.find("m=audio") == std::string_view::npos || open.count(s) == 0) {
+      return {0, "", "no audio", media::MediaEngine::Failure::NoCommonCodec};
+    }
+    reoffers.emplace_back(s, std::string(offer));
+    return {s, "reanswer-" + std::to_string(s), ""};
+  }
   bool applyAnswer(media::StreamId s, std::string_view answer, std::string* error) override {
     if (answer.find("m=audio") == std::string_view::npos) {
       if (error) *error = "no audio";

@@ -60,6 +60,17 @@ class ThreadedMedia final : public MediaPort {
   media::MediaEngine::Negotiated createOffer() override {
     return negotiate([](media::MediaEngine& e) { return e.createOffer(); });
   }
+  // Not through negotiate(): a late result must not close the call's existing stream.
+  media::MediaEngine::Negotiated renegotiate(media::StreamId s, std::string_view offer) override {
+    auto result = std::make_shared<media::MediaEngine::Negotiated>();
+    const bool ran = thread_.call(
+        [result, s, offer = std::string(offer)](media::MediaEngine& e) {
+          *result = e.renegotiate(s, offer);
+        },
+        kWait);
+    if (!ran) return {0, {}, "media thread did not answer in time", media::MediaEngine::Failure::NoPort};
+    return std::move(*result);
+  }
   bool applyAnswer(media::StreamId s, std::string_view answer, std::string* error) override {
     struct Result {
       bool ok = false;
@@ -405,6 +416,13 @@ sip::SipServerHooks VoiceService::sipHooks(sip::SipServerHooks hooks) {
   };
   hooks.calls.on_established = [s](sip::LegId leg) {
     if (VoiceController* v = s->controller()) v->onEstablished(leg);
+  };
+  hooks.calls.on_sdp_answer = [s](sip::LegId leg, const std::string& sdp) {
+    if (VoiceController* v = s->controller()) v->onSdpAnswer(leg, sdp);
+  };
+  hooks.calls.on_reoffer = [s](sip::LegId leg, const std::string& sdp) -> std::string {
+    VoiceController* v = s->controller();
+    return v != nullptr ? v->onReoffer(leg, sdp) : std::string();
   };
   hooks.calls.on_ended = [s](sip::LegId leg, const sip::LegEnded& ended) {
     if (VoiceController* v = s->controller()) v->onLegEnded(leg, ended);

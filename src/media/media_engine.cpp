@@ -152,6 +152,7 @@ struct MediaEngine::Impl {
     s.pt = codecPayloadType(m.codec);
     s.telephone_event_pt = m.telephone_event_pt;
     s.may_send = m.may_send;
+    s.expect_rtp = m.peer_sends;
     s.last_activity_ms = tmr_jiffies();
     s.seen_rx_count = s.rx_count;
     if (dtmf_dec_alloc(s.dtmf.out(), kSampleRate, 1, &Impl::onInBandDigit, &s) != 0) {
@@ -169,6 +170,7 @@ struct MediaEngine::Impl {
     s.pt = codecPayloadType(m.codec);
     s.telephone_event_pt = m.telephone_event_pt;
     s.may_send = m.may_send;
+    s.expect_rtp = m.peer_sends;
     s.last_activity_ms = tmr_jiffies();  // a held phone may go quiet: its timeout starts over
   }
 
@@ -272,6 +274,8 @@ struct MediaEngine::Impl {
       if (s->rx_count != s->seen_rx_count) {
         s->seen_rx_count = s->rx_count;
         s->last_activity_ms = now;
+      } else if (!s->expect_rtp) {
+        s->last_activity_ms = now;  // on hold (recvonly/inactive): silence is expected
       } else if (timeout > 0 && !s->timed_out && now - s->last_activity_ms >= timeout) {
         s->timed_out = true;
         defer({EventKind::Timeout, s->id, 0, 0, 0, DtmfSource::Rfc4733});

@@ -726,6 +726,24 @@ TEST_F(MediaEngineTest, RtpTimeoutFiresOnce) {
   EXPECT_EQ(reported_.timeouts[0], q);
 }
 
+TEST_F(MediaEngineTest, APhoneThatPutUsOnHoldIsNotTimedOutUntilItResumes) {
+  stop();
+  MediaEngineConfig config;
+  config.rtp_timeout = 150ms;
+  start(config);
+  Peer held;
+  auto [h, h_port] = accept(held);
+  (void)h_port;
+  auto n = onLoop([&] { return engine().renegotiate(h, sdpFor(held.port(), "0", "inactive")); });
+  ASSERT_EQ(n.stream, h) << n.error;
+  EXPECT_FALSE(reported_.waitUntil([&] { return !reported_.timeouts.empty(); }, 500ms))
+      << "silence on hold is expected";
+  n = onLoop([&] { return engine().renegotiate(h, sdpFor(held.port(), "0", "sendrecv")); });
+  ASSERT_EQ(n.stream, h) << n.error;
+  ASSERT_TRUE(reported_.waitUntil([&] { return !reported_.timeouts.empty(); }))
+      << "resumed and still silent: a dead call";
+}
+
 TEST_F(MediaEngineTest, UnknownStreamIdsAreIgnored) {
   onLoop([&] {
     engine().close(12345);

@@ -64,6 +64,7 @@ struct Stream {
   std::uint64_t seen_rx_count = 0;
   std::uint64_t last_activity_ms = 0;
   bool timed_out = false;
+  bool expect_rtp = true;  // false while the peer said recvonly/inactive (on hold): no timeout
 };
 
 }  // namespace parley::media

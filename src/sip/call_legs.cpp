@@ -106,18 +106,33 @@ struct CallLegs::Leg {
     return leg->ended ? nullptr : leg;
   }
 
-  // A re-INVITE (or a 2xx without SDP): our current SDP is the answer.
+  // A re-INVITE. With SDP the app answers it (on_reoffer); without, our current SDP goes as
+  // the offer in the 2xx and the answer comes in the ACK (onAnswer). EPROTO makes libre refuse
+  // it with 488 and keep the session as it was.
   static int onOffer(mbuf** descp, const sip_msg* msg, void* arg) {
     Leg* leg = live(arg);
     if (!leg) return EPROTO;
-    if (msg && mbuf_get_left(msg->mb) > 0) leg->peer_sdp = bodyOf(*msg);
+    const CallHooks& hooks = *leg->owner->hooks_;
+    if (msg && mbuf_get_left(msg->mb) > 0 && hooks.on_reoffer) {
+      std::string answer = hooks.on_reoffer(leg->id, bodyOf(*msg));
+      if (answer.empty()) return EPROTO;
+      leg->peer_sdp = bodyOf(*msg);
+      leg->sdp = std::move(answer);
+    } else if (msg && mbuf_get_left(msg->mb) > 0) {
+      leg->peer_sdp = bodyOf(*msg);
+    }
     *descp = mbufOf(leg->sdp);
     return 0;
   }
-  // The peer's answer: in our outbound INVITE's 2xx, or in the ACK of a late offer.
+  // The peer's answer: in our outbound INVITE's 2xx, or in the ACK of an offer we sent in a
+  // 2xx (late offer, offerless re-INVITE).
   static int onAnswer(const sip_msg* msg, void* arg) {
     Leg* leg = live(arg);
-    if (leg && msg && mbuf_get_left(msg->mb) > 0) leg->peer_sdp = bodyOf(*msg);
+    if (!leg || !msg) return 0;
+    std::string sdp = mbuf_get_left(msg->mb) > 0 ? bodyOf(*msg) : std::string();
+    if (!sdp.empty()) leg->peer_sdp = sdp;
+    if (leg->outbound && leg->state == State::Calling) return 0;  // on_answered carries it
+    if (leg->owner->hooks_->on_sdp_answer) leg->owner->hooks_->on_sdp_answer(leg->id, sdp);
     return 0;
   }
   static void onProgress(const sip_msg* msg, void* arg) {

@@ -46,7 +46,8 @@ struct InboundCall {
   std::string call_id;
   std::string source;        // "ip:port" the INVITE came from
   std::string transport;     // "udp" or "tcp"
-  std::string sdp;           // the offer; empty for an INVITE without SDP
+  std::string sdp;           // the offer; empty for an INVITE without SDP (a late offer:
+                             // answer() with our offer, on_sdp_answer brings theirs)
   std::string authenticated_user;  // digest username, empty for a trusted source
 };
 
@@ -86,6 +87,14 @@ struct CallHooks {
   std::function<void(LegId, const std::string& sdp)> on_answered;
   // Inbound leg: the ACK for our 2xx arrived.
   std::function<void(LegId)> on_established;
+  // The peer's SDP answer to an offer we put in a 2xx: the ACK of an INVITE that came without
+  // SDP (a late offer; before on_established) or of a re-INVITE without SDP. Empty when the
+  // ACK carried none.
+  std::function<void(LegId, const std::string& sdp)> on_sdp_answer;
+  // An established leg's peer sent a new offer (a re-INVITE: hold, resume, a new address).
+  // Returns our answer; empty refuses it with 488 and the session stays as it was. Unset: our
+  // last SDP answers (the media does not follow).
+  std::function<std::string(LegId, const std::string& sdp)> on_reoffer;
   // The leg is over; exactly once per leg, never inside a Calls function (deferred to the loop).
   std::function<void(LegId, const LegEnded&)> on_ended;
   // A DTMF key sent by SIP INFO (application/dtmf-relay "Signal=5" or application/dtmf "5"),
