@@ -24,6 +24,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import urllib.error
@@ -369,10 +370,11 @@ flows:
         peer = {"dir": d, "proc": p, "ctrl": ctrl, "port": port, "log": os.path.join(d, "baresip.log")}
         return peer
 
-    def agent(self, ext, answermode="auto", password=None):
+    def agent(self, ext, answermode="auto", password=None, keys=False):
+        """An agent's phone; with `keys`, press() works on it (its stdin is a pipe)."""
         account = ("<sip:%s@127.0.0.1:%d;transport=udp>;auth_pass=%s;answermode=ANSWERMODE;"
                    "regint=60" % (ext, self.sip_port, password or "demo" + ext))
-        return self.baresip("agent" + ext, account, AGENT_HZ[ext], answermode)
+        return self.baresip("agent" + ext, account, AGENT_HZ[ext], answermode, stdin=keys)
 
     def agents_available(self, *exts):
         for ext in exts:
@@ -692,6 +694,122 @@ def test_rtp_timeout_ends_a_silent_call(h):
     check(r["ended"] - r["arrived"] < 6000, "took %d ms" % (r["ended"] - r["arrived"]))
 
 
+class RtpSink:
+    """A UDP socket on 127.0.0.1 that records the RTP it receives: (time, phase, pt, seq,
+    ssrc). `phase` is whatever the test set last (what the signalling had done by then)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.phase = 0
+        self.packets = []
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while self.running:
+            try:
+                data = self.sock.recv(2048)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(data) >= 12:
+                self.packets.append((time.monotonic(), self.phase, data[1] & 0x7F,
+                                     int.from_bytes(data[2:4], "big"),
+                                     int.from_bytes(data[8:12], "big")))
+
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+    def settled(self, phase, since, until=None):
+        """Packets of `phase` that arrived 300 ms or more after it began (`since`) and, with
+        `until` (when the next phase was seen), 200 ms or more before that: frames in flight
+        when the signalling changed, or sent after a change the test saw a little late, are
+        not held against anybody."""
+        return [p for p in self.packets if p[1] == phase and p[0] >= since + 0.3 and
+                (until is None or p[0] < until - 0.2)]
+
+
+def test_late_offer_and_reinvites_move_the_media(h):
+    """SIPp calls without SDP: Parley offers in the 200 and takes the answer from the ACK, and
+    its music on hold reaches the first port. Re-INVITEs then move the media to a second port
+    in PCMA (one RTP stream: same SSRC, sequence goes on), hold it (sendonly: the answer is
+    recvonly and nothing is sent) and resume it."""
+    h.start_parley()
+    first, second = RtpSink(), RtpSink()
+    sinks = (first, second)
+    scenario = os.path.join(ROOT, "tests", "voice", "sipp_late_offer_reinvite.xml")
+    sipp = subprocess.Popen(
+        ["timeout", "-k", "5", "60", "sipp", "127.0.0.1:%d" % h.sip_port, "-sf", scenario,
+         "-m", "1", "-t", "u1", "-i", "127.0.0.1", "-p", str(free_port()), "-s", "100",
+         "-set", "port1", str(first.port), "-set", "port2", str(second.port),
+         "-timeout", "40", "-timeout_error", "-nostdin",
+         "-trace_err", "-error_file", os.path.join(h.dir, "sipp_errors.log")],
+        stdout=open(os.path.join(h.dir, "sipp.log"), "w"), stderr=subprocess.STDOUT,
+        cwd=h.dir, start_new_session=True)
+    h.procs.append(sipp)
+    began = {0: time.monotonic()}
+    try:
+        # Phase n: the n-th re-INVITE has been taken (Parley logs it before answering).
+        while sipp.poll() is None and time.monotonic() - began[0] < 40:
+            n = h.log_count("media follows the new offer")
+            if n not in began:
+                began[n] = time.monotonic()
+                for s in sinks:
+                    s.phase = n
+            time.sleep(0.02)
+    finally:
+        for s in sinks:
+            s.close()
+    check(sipp.returncode == 0, "sipp exit %s: %s %s" % (sipp.returncode,
+          read(os.path.join(h.dir, "sipp.log"))[-2000:],
+          read(os.path.join(h.dir, "sipp_errors.log"))[-2000:]))
+    check(sorted(began) == [0, 1, 2, 3], "re-INVITEs taken: %r" % sorted(began))
+    before = first.settled(0, began[0])
+    check(len(before) >= 50, "music at the ACK's port: %d packets" % len(before))
+    check({p[2] for p in before} == {0}, "PCMU before the move: %r" % {p[2] for p in before})
+    stray = [p for p in first.packets if p[0] >= began[1] + 0.3]
+    check(not stray, "%d packets to the old port after the move" % len(stray))
+    moved = second.settled(1, began[1])
+    check(len(moved) >= 50, "music at the new port: %d packets" % len(moved))
+    check({p[2] for p in moved} == {8}, "PCMA after the move: %r" % {p[2] for p in moved})
+    check({p[4] for p in moved} == {before[0][4]}, "one SSRC across the move")
+    gap = (second.packets[0][3] - first.packets[-1][3]) % 65536
+    check(1 <= gap <= 5, "sequence across the move jumps by %d" % gap)
+    held = second.settled(2, began[2], began[3])
+    check(not held, "%d packets sent while the caller held" % len(held))
+    resumed = second.settled(3, began[3])
+    check(len(resumed) >= 20, "music after resume: %d packets" % len(resumed))
+    r = h.records(1)[-1]
+    check(r["queue"] == "sales" and r["outcome"] == "abandoned", "record %r" % r)
+    check(r["ended_by"] == "caller", "ended_by %r" % r["ended_by"])
+
+
+def test_keys_pressed_in_a_bridged_call_reach_the_other_phone(h):
+    """Caller and agent talk through Parley; the caller presses 5 and then the agent presses 9
+    (RFC 4733): each key reaches the other phone as a telephone-event (baresip reports it),
+    e.g. an agent keying into a customer's IVR on a callback."""
+    h.start_parley()
+    a1 = h.agent("1001", keys=True)
+    h.agents_available("1001")
+    caller = h.call_menu("1")
+    h.wait_log("connected to agent 1001", 15)
+    time.sleep(1.0)
+    h.press(caller, "5")
+    # baresip 1.0 logs each telephone-event it receives as "received event: '5' (end=0)".
+    wait_until(lambda: "received event: '5'" in read(a1["log"]), 10,
+               "the agent's phone to receive the caller's 5")
+    h.press(a1, "9")
+    wait_until(lambda: "received event: '9'" in read(caller["log"]), 10,
+               "the caller's phone to receive 9")
+
+
 def test_wrong_password_is_refused(h):
     """An agent phone with a wrong password is refused and never becomes available."""
     h.start_parley()
@@ -901,6 +1019,8 @@ TESTS = [test_queued_callback_keeps_its_place_agent_first_then_customer,
          test_info_dtmf_ring_all_cancels_the_loser,
          test_caller_hangs_up_in_queue_is_abandoned, test_agent_not_answering_moves_the_call_on,
          test_inband_dtmf_picks_the_queue, test_rtp_timeout_ends_a_silent_call,
+         test_late_offer_and_reinvites_move_the_media,
+         test_keys_pressed_in_a_bridged_call_reach_the_other_phone,
          test_wrong_password_is_refused, test_malformed_sip_and_sdp]
 
 
