@@ -7,8 +7,9 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  # SIP stack (src/sip); SIPp and baresip are the real peers of the SIP integration tests.
-  libre-dev sip-tester baresip-core
+  # SIP stack (src/sip); SIPp and baresip are the real peers of the SIP integration tests, and
+  # linphone-cli (linphonec) is the Linphone agent phone of tests/voice/linphone_test.py.
+  libre-dev sip-tester baresip-core linphone-cli
   # Media (src/media): librem for G.711, WAV, tones and DTMF detection; espeak-ng for spoken
   # prompts; libsamplerate to bring 22050 Hz speech and any-rate WAV prompts to 8 kHz; sox
   # makes and measures the test tones of the voice integration tests.
