@@ -388,6 +388,7 @@ struct MediaEngine::Impl {
   void relayTelephoneEvent(Stream& s, const rtp_header& hdr, mbuf* mb) {
     Stream* dst = relayTarget(s);
     if (!dst || dst->telephone_event_pt < 0 || !dst->may_send || mbuf_get_left(mb) < 4) return;
+    if (s.skip_event && hdr.ts == s.skip_event_ts) return;  // pressed for the IVR, not the peer
     bool marker = hdr.m;
     const std::uint32_t ts = relayTimestamp(*dst, hdr, tmr_jiffies(), &marker);
     if (send(*dst, marker, static_cast<std::uint8_t>(dst->telephone_event_pt), ts, mb)) {
@@ -582,6 +583,10 @@ bool MediaEngine::bridge(StreamId a, StreamId b, std::optional<RecordingSpec> re
   impl_->unbridgeStream(*sb);
   sa->peer = sb;
   sb->peer = sa;
+  for (Stream* x : {sa, sb}) {
+    x->skip_event = x->have_event;
+    x->skip_event_ts = x->event_ts;
+  }
   impl_->setMode(*sa, SendMode::Relaying);
   impl_->setMode(*sb, SendMode::Relaying);
   if (recording) {

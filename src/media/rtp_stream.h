@@ -60,6 +60,9 @@ struct Stream {
   bool have_event = false;
   std::uint32_t event_ts = 0;
   std::uint8_t event_code = 0;
+  // The key being pressed when a bridge began (its last packets still arrive): not relayed.
+  bool skip_event = false;
+  std::uint32_t skip_event_ts = 0;
   std::uint64_t rx_count = 0;
   std::uint64_t seen_rx_count = 0;
   std::uint64_t last_activity_ms = 0;
