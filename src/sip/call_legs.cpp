@@ -100,6 +100,8 @@ struct CallLegs::Leg {
   std::string auth_user;
   std::string auth_password;
   LoopTimer dial_timer;
+  bool have_info_cseq = false;  // the last INFO seen: its retransmissions are not reported
+  std::uint32_t info_cseq = 0;
 
   static Leg* live(void* arg) {
     auto* leg = static_cast<Leg*>(arg);
@@ -152,18 +154,26 @@ struct CallLegs::Leg {
       hooks.on_established(leg->id);
     }
   }
+  // INFO is answered statelessly (RFC 3261 8.2.7): a server transaction would keep a 32 s
+  // timer per key press in libre's timer list, which every shorter timer walks (see
+  // loop_timer.h). A retransmission (the same CSeq, our 200 lost) gets the same answer again
+  // and is not reported twice.
   static void onInfo(struct ::sip* stack, const sip_msg* msg, void* arg) {
     const DtmfInfo info =
         parseDtmfInfo(plText(msg->ctyp.type), plText(msg->ctyp.subtype), bodyOf(*msg, kMaxInfoBody));
     if (info.kind == DtmfInfoKind::NotDtmf && mbuf_get_left(msg->mb) > 0) {
-      (void)sip_treplyf(nullptr, nullptr, stack, msg, false, 415, "Unsupported Media Type",
-                        "Accept: application/dtmf-relay, application/dtmf\r\n"
-                        "Content-Length: 0\r\n\r\n");
+      (void)sip_replyf(stack, msg, 415, "Unsupported Media Type",
+                       "Accept: application/dtmf-relay, application/dtmf\r\n"
+                       "Content-Length: 0\r\n\r\n");
       return;
     }
-    (void)sip_treply(nullptr, stack, msg, 200, "OK");
+    (void)sip_reply(stack, msg, 200, "OK");
     Leg* leg = live(arg);
-    if (leg && info.kind == DtmfInfoKind::Key && leg->owner->hooks_->on_info_dtmf) {
+    if (!leg) return;
+    if (leg->have_info_cseq && msg->cseq.num == leg->info_cseq) return;  // a retransmission
+    leg->have_info_cseq = true;
+    leg->info_cseq = msg->cseq.num;
+    if (info.kind == DtmfInfoKind::Key && leg->owner->hooks_->on_info_dtmf) {
       leg->owner->hooks_->on_info_dtmf(leg->id, info.key);
     }
   }

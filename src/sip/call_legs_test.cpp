@@ -177,6 +177,7 @@ TEST(CallLegs, TrustedInviteIsAnsweredEstablishedAndEndsByBye) {
   EXPECT_NE(f->last_invite.sdp.find("m=audio"), std::string::npos);
   EXPECT_EQ(f->journal->count("established 1"), 1u) << f->journal->all();
   EXPECT_EQ(f->journal->find("dtmf 1"), "dtmf 1 5") << f->journal->all();
+  EXPECT_EQ(f->journal->count("dtmf 1"), 1u) << "a repeated INFO is reported once";
   EXPECT_EQ(f->journal->find("ended 1"), "ended 1 bye 0 peer");
   EXPECT_EQ(f->onLoop([](SipServer& s) { return s.calls().legCount(); }), 0u);
 }
