@@ -391,7 +391,17 @@ void VoiceController::agentLegEnded(Call& call, sip::LegId leg, const sip::LegEn
 void VoiceController::onInfoDtmf(sip::LegId leg, char key) {
   Role role{};
   Call* call = callOfLeg(leg, &role);
-  if (call != nullptr && role == Role::Caller) digit(*call, key, "info");
+  if (call == nullptr) return;
+  // In a bridged call a key sent by SIP INFO goes on to the other phone as an RFC 4733 event
+  // (RFC 4733 keys are relayed by the media engine itself).
+  if (call->connected) {
+    if (leg == call->caller_leg) {
+      media_.sendDigit(call->connected->stream, key);
+    } else if (leg == call->connected->leg) {
+      media_.sendDigit(call->caller_stream, key);
+    }
+  }
+  if (role == Role::Caller) digit(*call, key, "info");
 }
 
 // --- media --------------------------------------------------------------------------------------

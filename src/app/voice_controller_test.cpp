@@ -101,7 +101,7 @@ TEST_F(VoiceTest, LateOfferIsAnsweredWithOurOfferAndTheFlowWaitsForTheAck) {
   EXPECT_EQ(records_[0].end_reason, "no-sdp-answer");
 }
 
-TEST_F(VoiceTest, ReInviteOfEitherLegGoesToItsOwnStream) {
+TEST_F(VoiceTest, ReInvitesAndInfoKeysOfEitherLegGoToTheirStreams) {
   login("1001");
   const sip::LegId caller = callAndPress('1');
   const FakeCalls::Dial* ring = dialTo("1001");
@@ -117,6 +117,12 @@ TEST_F(VoiceTest, ReInviteOfEitherLegGoesToItsOwnStream) {
   ASSERT_EQ(media_.reoffers.size(), 2u);
   EXPECT_EQ(media_.reoffers[0].first, caller_stream);
   EXPECT_EQ(media_.reoffers[1].first, agent_stream);
+
+  // Keys by SIP INFO in the bridged call go on to the other phone as RFC 4733 events.
+  voice_->onInfoDtmf(caller, '4');
+  voice_->onInfoDtmf(ring->leg, '#');
+  EXPECT_EQ(media_.digits_sent,
+            (std::vector<std::pair<media::StreamId, char>>{{agent_stream, '4'}, {caller_stream, '#'}}));
 }
 
 TEST_F(VoiceTest, MenuKeyQueuesAndLongestIdleAgentIsConnected) {

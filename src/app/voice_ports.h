@@ -37,6 +37,8 @@ class MediaPort {
                     media::PlaybackToken token) = 0;
   virtual void loop(media::StreamId stream, media::ClipPtr clip) = 0;
   virtual void stopPlayback(media::StreamId stream) = 0;
+  // A key to the stream's phone as an RFC 4733 event (MediaEngine::sendDigit); posted.
+  virtual void sendDigit(media::StreamId stream, char key) = 0;
   virtual bool bridge(media::StreamId a, media::StreamId b,
                       std::optional<media::RecordingSpec> recording) = 0;
   virtual void close(media::StreamId stream) = 0;

@@ -92,6 +92,8 @@ struct FakeMedia : MediaPort {
     looping.insert(s);
     playing.erase(s);
   }
+  std::vector<std::pair<media::StreamId, char>> digits_sent;
+  void sendDigit(media::StreamId s, char key) override { digits_sent.emplace_back(s, key); }
   void stopPlayback(media::StreamId s) override {
     bridged.erase(s);
     playing.erase(s);

@@ -103,6 +103,11 @@ class ThreadedMedia final : public MediaPort {
   void stopPlayback(media::StreamId s) override {
     thread_.post([s](media::MediaEngine& e) { e.stopPlayback(s); });
   }
+  void sendDigit(media::StreamId s, char key) override {
+    thread_.post([s, key](media::MediaEngine& e) {
+      if (!e.sendDigit(s, key)) spdlog::debug("media: stream {}: key {} not sent", s, key);
+    });
+  }
   // Posted, so it reports success; a failure is logged on the media thread.
   bool bridge(media::StreamId a, media::StreamId b,
               std::optional<media::RecordingSpec> rec) override {

@@ -246,6 +246,35 @@ struct MediaEngine::Impl {
     }
   }
 
+  static constexpr std::uint32_t kEventTicks = 5;  // 100 ms of key press, then 3 end packets
+
+  // One tick of an event we send: an update packet (the first with the marker), or at the end
+  // the three end packets (RFC 4733 section 2.5.1.4) with the final duration.
+  void sendEventTick(Stream& s, std::uint64_t now_ms) {
+    ++s.out_event_ticks;
+    const bool end = s.out_event_ticks > kEventTicks;
+    const auto duration = static_cast<std::uint16_t>(
+        std::min<std::uint32_t>(s.out_event_ticks, kEventTicks) * kFrameSamples);
+    const std::uint8_t payload[4] = {s.out_event_code,
+                                     static_cast<std::uint8_t>(end ? 0x8a : 0x0a),  // E, volume 10
+                                     static_cast<std::uint8_t>(duration >> 8),
+                                     static_cast<std::uint8_t>(duration)};
+    mbuf* mb = frame.get();
+    for (int i = 0; i < (end ? 3 : 1); ++i) {
+      mb->pos = RTP_HEADER_SIZE;
+      mb->end = RTP_HEADER_SIZE + sizeof payload;
+      std::memcpy(mb->buf + RTP_HEADER_SIZE, payload, sizeof payload);
+      (void)send(s, s.out_event_ticks == 1, static_cast<std::uint8_t>(s.telephone_event_pt),
+                 s.out_event_ts, mb);
+    }
+    if (end) s.sending_event = false;
+    // The event's time counts as sent time: audio that resumes after it continues the clock.
+    s.last_send_ms = now_ms;
+    s.ever_sent = true;
+    const std::uint32_t event_end = s.out_event_ts + duration;
+    if (static_cast<std::int32_t>(event_end - s.next_ts) > 0) s.next_ts = event_end;
+  }
+
   static void onPace(void* arg) {
     auto* self = static_cast<Impl*>(arg);
     const std::uint64_t now = tmr_jiffies();
@@ -259,6 +288,7 @@ struct MediaEngine::Impl {
       ++self->ticks_done;
       for (auto& [id, s] : self->streams) {
         if (s->state != StreamState::Negotiated) continue;
+        if (s->sending_event) self->sendEventTick(*s, now);
         if (s->mode == SendMode::Playing || s->mode == SendMode::Looping) self->sendFrame(*s, now);
       }
       if (self->ticks_done % kTimeoutCheckTicks == 0) self->checkTimeouts(now);
@@ -568,6 +598,20 @@ void MediaEngine::loop(StreamId stream, ClipPtr clip) {
   }
   impl_->setMode(*s, SendMode::Looping);
   s->loop_clip = std::move(clip);
+}
+
+bool MediaEngine::sendDigit(StreamId stream, char key) {
+  Stream* s = impl_->find(stream);
+  const int code = telev_digit2code(key);
+  if (!s || code < 0 || s->state != StreamState::Negotiated || s->telephone_event_pt < 0 ||
+      !s->may_send) {
+    return false;
+  }
+  s->sending_event = true;
+  s->out_event_code = static_cast<std::uint8_t>(code);
+  s->out_event_ts = Impl::resumeTs(*s, tmr_jiffies());
+  s->out_event_ticks = 0;
+  return true;
 }
 
 void MediaEngine::stopPlayback(StreamId stream) {

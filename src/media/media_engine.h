@@ -143,6 +143,11 @@ class MediaEngine {
   void loop(StreamId stream, ClipPtr clip);
   // Goes silent.
   void stopPlayback(StreamId stream);
+  // Sends key `key` (0-9 * # A-D) to the stream's peer as an RFC 4733 event: 100 ms of event
+  // packets on the stream's timeline, then the three end packets, alongside whatever audio the
+  // stream sends. False (nothing sent) for an unknown key, a stream that is not negotiated, or
+  // a peer that did not agree to telephone-event. A key still being sent is cut short.
+  bool sendDigit(StreamId stream, char key);
   // Relays a<->b (each stops its playback). Either may already be in another bridge: that one
   // ends first. With `recording`, both directions are written to the file until unbridge/close.
   // False if either stream is unknown or not negotiated.

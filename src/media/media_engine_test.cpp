@@ -681,6 +681,43 @@ TEST_F(MediaEngineTest, Rfc4733EventsCrossABridgeAsEventsOnTheAudioTimeline) {
   EXPECT_FALSE(no_events.receive(300ms));
 }
 
+TEST_F(MediaEngineTest, SendDigitSendsOneRfc4733EventOnTheStreamsTimeline) {
+  Peer peer, no_events;
+  auto [a, port] = accept(peer);
+  (void)port;
+  EXPECT_FALSE(onLoop([&] { return engine().sendDigit(a, 'x'); }));
+  EXPECT_FALSE(onLoop([&] { return engine().sendDigit(4242, '1'); }));
+  ASSERT_TRUE(onLoop([&] { return engine().sendDigit(a, '#'); }));
+  auto packets = peer.receiveMany(8);
+  ASSERT_EQ(packets.size(), 8u);
+  EXPECT_FALSE(peer.receive(200ms)) << "one event, then silence";
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    const Packet& p = packets[i];
+    EXPECT_EQ(p.pt, 101);
+    EXPECT_EQ(p.ts, packets[0].ts) << "every packet carries the event's start";
+    EXPECT_EQ(p.marker, i == 0);
+    ASSERT_EQ(p.payload.size(), 4u);
+    EXPECT_EQ(p.payload[0], 11) << "# is event 11";
+    const bool end = i >= 5;
+    EXPECT_EQ((p.payload[1] & 0x80) != 0, end) << i;
+    const unsigned duration = p.payload[2] << 8 | p.payload[3];
+    EXPECT_EQ(duration, std::min<std::size_t>(i + 1, 5) * kFrameSamples) << i;
+    if (i > 0) {
+      EXPECT_EQ(static_cast<std::uint16_t>(p.seq - packets[i - 1].seq), 1);
+    }
+  }
+  // Audio afterwards goes on from the end of the event.
+  onLoop([&] { engine().play(a, {clip(tone(500, 0.04))}, 1); });
+  auto audio = peer.receive();
+  ASSERT_TRUE(audio);
+  EXPECT_EQ(audio->pt, 0);
+  EXPECT_GE(audio->ts - packets[0].ts, 5 * kFrameSamples);
+
+  auto [d, d_port] = accept(no_events, "0", false);
+  (void)d_port;
+  EXPECT_FALSE(onLoop([&] { return engine().sendDigit(d, '5'); })) << "no telephone-event agreed";
+}
+
 TEST_F(MediaEngineTest, InBandDtmfToneIsReported) {
   Peer peer;
   auto [a, port] = accept(peer, "0", false);

@@ -60,6 +60,11 @@ struct Stream {
   bool have_event = false;
   std::uint32_t event_ts = 0;
   std::uint8_t event_code = 0;
+  // A key we send (sendDigit): its code, the event's timestamp and the 20 ms ticks sent so far.
+  bool sending_event = false;
+  std::uint8_t out_event_code = 0;
+  std::uint32_t out_event_ts = 0;
+  std::uint32_t out_event_ticks = 0;
   // The key being pressed when a bridge began (its last packets still arrive): not relayed.
   bool skip_event = false;
   std::uint32_t skip_event_ts = 0;

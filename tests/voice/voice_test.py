@@ -580,7 +580,8 @@ def test_demo_config_press_1_talks_to_sales(h):
 
 def test_info_dtmf_ring_all_cancels_the_loser(h):
     """SIPp calls and sends 2 by SIP INFO: support is ring-all; 1003 answers, 1004 (which
-    would only ring) is cancelled."""
+    would only ring) is cancelled. A 7 sent by INFO while talking reaches 1003's phone as an
+    RFC 4733 event."""
     h.start_parley()
     a3 = h.agent("1003")
     a4 = h.agent("1004", answermode="manual")
@@ -615,7 +616,8 @@ def test_info_dtmf_ring_all_cancels_the_loser(h):
     wait_until(lambda: "session closed" in read(a4["log"]), 10,
                "1004's ringing call to be cancelled")
     check("Call established" not in read(a4["log"]), "1004 was connected too")
-    del a3
+    # The 7 sent by INFO while talking reached 1003's phone as an RFC 4733 event.
+    check("received event: '7'" in read(a3["log"]), "1003 did not receive the caller's INFO 7")
 
 
 def test_caller_hangs_up_in_queue_is_abandoned(h):
