@@ -43,21 +43,8 @@ if len(sys.argv) > 1:
 
 def free_rtp_pair():
     """An even UDP port free together with the next one (RTP and RTCP)."""
-    for _ in range(50):
-        port = vt.free_port() & ~1
-        socks = []
-        try:
-            for p in (port, port + 1):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(sock)
-                sock.bind(("127.0.0.1", p))
-            return port
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-    raise vt.Failure("no free RTP port pair for linphonec")
+    return vt.free_port_group([(socket.SOCK_DGRAM, 0), (socket.SOCK_DGRAM, 1)],
+                              "linphonec's RTP", even=True)
 
 
 def linphone_wav_closed(path):

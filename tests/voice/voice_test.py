@@ -56,25 +56,31 @@ def free_port(kind=socket.SOCK_DGRAM):
     return port
 
 
-def free_sip_port():
-    """A port free for UDP and TCP, with the next one free for TCP too: baresip listens on all
-    of them (SIP over UDP, TCP and, one above, TLS)."""
+def free_port_group(binds, what, even=False):
+    """A port p (even with `even`) such that every (socket kind, offset) of `binds` can bind
+    127.0.0.1:p+offset right now."""
     for _ in range(50):
-        port = free_port()
+        port = free_port() & ~1 if even else free_port()
         socks = []
         try:
-            for kind, p in ((socket.SOCK_DGRAM, port), (socket.SOCK_STREAM, port),
-                            (socket.SOCK_STREAM, port + 1)):
+            for kind, offset in binds:
                 sock = socket.socket(socket.AF_INET, kind)
                 socks.append(sock)
-                sock.bind(("127.0.0.1", p))
+                sock.bind(("127.0.0.1", port + offset))
             return port
         except OSError:
             continue
         finally:
             for sock in socks:
                 sock.close()
-    raise Failure("no free port pair for baresip")
+    raise Failure("no free ports for " + what)
+
+
+def free_sip_port():
+    """A port free for UDP and TCP, with the next one free for TCP too: baresip listens on all
+    of them (SIP over UDP, TCP and, one above, TLS)."""
+    return free_port_group([(socket.SOCK_DGRAM, 0), (socket.SOCK_STREAM, 0),
+                            (socket.SOCK_STREAM, 1)], "baresip")
 
 
 def wait_until(predicate, timeout, what):
