@@ -61,7 +61,8 @@ class TtsService {
   // Renders `text` (from memory, disk or espeak-ng) and calls `done` on the worker thread with
   // the clip, or with null and a reason. Text over kMaxTtsChars is refused. Requests are served
   // in order; when 1000 are already waiting, `done` is called at once, on the calling thread,
-  // with null and "busy". Requests still queued when the service is destroyed get "stopped".
+  // with null and "busy". Requests still queued when the service is destroyed, and requests
+  // made while it is being destroyed, get "stopped".
   void render(std::string text, Done done);
   // A rendering already in the memory cache, without waiting; null if not there.
   ClipPtr cached(const std::string& text) const;

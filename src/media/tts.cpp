@@ -352,15 +352,17 @@ TtsService::~TtsService() {
 }
 
 void TtsService::render(std::string text, Done done) {
+  bool stopping = false;
   {
     std::lock_guard lock(impl_->mutex);
-    if (!impl_->stopping && impl_->queue.size() < kMaxQueuedRequests) {
+    stopping = impl_->stopping;
+    if (!stopping && impl_->queue.size() < kMaxQueuedRequests) {
       impl_->queue.push_back({std::move(text), std::move(done)});
       impl_->wake.notify_one();
       return;
     }
   }
-  Impl::deliver(done, nullptr, "busy");
+  Impl::deliver(done, nullptr, stopping ? "stopped" : "busy");
 }
 
 ClipPtr TtsService::cached(const std::string& text) const { return impl_->lookup(text); }

@@ -199,7 +199,18 @@ TEST_F(Tts, FullQueueAnswersBusyAndDestructionAnswersStopped) {
     std::lock_guard lock(results_mutex);
     EXPECT_EQ(busy, 1);  // the 1001st, answered at once
   }
+  // Release the worker only once destruction has begun (a request then answers "stopped"),
+  // or it could render the whole queue first. The destructor waits for the blocked worker, so
+  // the service is still there to ask.
+  TtsService* raw = tts.get();
   std::thread destroy([&] { tts.reset(); });
+  bool destroying = false;
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (!destroying && std::chrono::steady_clock::now() < give_up) {
+    raw->render("probe", [&](ClipPtr, const std::string& error) { destroying = error == "stopped"; });
+    if (!destroying) std::this_thread::yield();
+  }
+  EXPECT_TRUE(destroying);
   {
     std::lock_guard lock(gate_mutex);
     release = true;
