@@ -6,6 +6,8 @@
 #include <cmath>
 #include <future>
 #include <mutex>
+#include <optional>
+#include <type_traits>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
@@ -62,32 +64,20 @@ class ThreadedMedia final : public MediaPort {
   }
   // Not through negotiate(): a late result must not close the call's existing stream.
   media::MediaEngine::Negotiated renegotiate(media::StreamId s, std::string_view offer) override {
-    auto result = std::make_shared<media::MediaEngine::Negotiated>();
-    const bool ran = thread_.call(
-        [result, s, offer = std::string(offer)](media::MediaEngine& e) {
-          *result = e.renegotiate(s, offer);
-        },
-        kWait);
-    if (!ran) return {0, {}, "media thread did not answer in time", media::MediaEngine::Failure::NoPort};
-    return std::move(*result);
+    auto n = await([s, offer = std::string(offer)](media::MediaEngine& e) {
+      return e.renegotiate(s, offer);
+    });
+    if (!n) return {0, {}, kLate, media::MediaEngine::Failure::NoPort};
+    return std::move(*n);
   }
   bool applyAnswer(media::StreamId s, std::string_view answer, std::string* error) override {
-    struct Result {
-      bool ok = false;
-      std::string error;
-    };
-    auto result = std::make_shared<Result>();
-    const bool ran = thread_.call(
-        [result, s, answer = std::string(answer)](media::MediaEngine& e) {
-          result->ok = e.applyAnswer(s, answer, &result->error);
-        },
-        kWait);
-    if (!ran) {
-      if (error != nullptr) *error = "media thread did not answer in time";
-      return false;
-    }
-    if (error != nullptr) *error = result->error;
-    return result->ok;
+    auto r = await([s, answer = std::string(answer)](media::MediaEngine& e) {
+      std::string why;
+      const bool ok = e.applyAnswer(s, answer, &why);
+      return std::pair{ok, std::move(why)};
+    });
+    if (error != nullptr) *error = r ? r->second : kLate;
+    return r && r->first;
   }
   void play(media::StreamId s, std::vector<media::ClipPtr> clips,
             media::PlaybackToken t) override {
@@ -122,6 +112,19 @@ class ThreadedMedia final : public MediaPort {
 
  private:
   static constexpr std::chrono::milliseconds kWait{2'000};
+  static constexpr const char* kLate = "media thread did not answer in time";
+
+  // Runs `f` on the media thread and waits (at most kWait) for what it returns; nullopt if it
+  // did not run in time (it may still run later: the result lives in shared state).
+  template <typename F>
+  auto await(F f) -> std::optional<std::invoke_result_t<F&, media::MediaEngine&>> {
+    using R = std::invoke_result_t<F&, media::MediaEngine&>;
+    auto result = std::make_shared<std::optional<R>>();
+    const bool ran = thread_.call(
+        [result, f = std::move(f)](media::MediaEngine& e) mutable { result->emplace(f(e)); }, kWait);
+    if (!ran) return std::nullopt;
+    return std::move(*result);
+  }
 
   // Runs `make` on the media thread and waits. If the wait times out, a stream made later is
   // closed there and then, so nothing is left behind.
@@ -149,7 +152,7 @@ class ThreadedMedia final : public MediaPort {
     std::lock_guard lock(shared->mutex);
     if (!ran || !shared->done) {
       shared->abandoned = true;
-      return {0, {}, "media thread did not answer in time", media::MediaEngine::Failure::NoPort};
+      return {0, {}, kLate, media::MediaEngine::Failure::NoPort};
     }
     return std::move(shared->result);
   }

@@ -145,23 +145,18 @@ struct MediaEngine::Impl {
     return ref;
   }
 
+  // The first agreement with the peer: the stream starts (see follow() for later ones).
   void applyNegotiated(Stream& s, const RemoteMedia& m) {
     s.state = StreamState::Negotiated;
-    (void)sa_set_str(&s.remote, m.address.c_str(), m.port);
-    s.codec = m.codec;
-    s.pt = codecPayloadType(m.codec);
-    s.telephone_event_pt = m.telephone_event_pt;
-    s.may_send = m.may_send;
-    s.expect_rtp = m.peer_sends;
-    s.last_activity_ms = tmr_jiffies();
+    follow(s, m);
     s.seen_rx_count = s.rx_count;
     if (dtmf_dec_alloc(s.dtmf.out(), kSampleRate, 1, &Impl::onInBandDigit, &s) != 0) {
       spdlog::warn("media: stream {}: no in-band DTMF detector", s.id);
     }
   }
 
-  // A later offer or answer for a negotiated stream: where to send, the codec and the
-  // telephone-event type change; sequence, SSRC and timestamps go on. A codec change reaches a
+  // What the peer agreed, first or again (a later offer or answer): where to send, the codec
+  // and the telephone-event type; sequence, SSRC and timestamps go on. A codec change reaches a
   // bridge at once (the peer's packets are transcoded for this stream's codec).
   void follow(Stream& s, const RemoteMedia& m) {
     sa remote{};
@@ -347,8 +342,7 @@ struct MediaEngine::Impl {
     }
     ++s.rx_count;
     if (s.telephone_event_pt >= 0 && hdr.pt == s.telephone_event_pt) {
-      receiveTelephoneEvent(s, hdr, payload, n);
-      relayTelephoneEvent(s, hdr, mb);
+      if (receiveTelephoneEvent(s, hdr, payload, n)) relayTelephoneEvent(s, hdr, mb);
       return;
     }
     Codec codec;
@@ -417,7 +411,7 @@ struct MediaEngine::Impl {
   // Without telephone-event on that side they are dropped: its user hears nothing.
   void relayTelephoneEvent(Stream& s, const rtp_header& hdr, mbuf* mb) {
     Stream* dst = relayTarget(s);
-    if (!dst || dst->telephone_event_pt < 0 || !dst->may_send || mbuf_get_left(mb) < 4) return;
+    if (!dst || dst->telephone_event_pt < 0 || !dst->may_send) return;
     if (s.skip_event && hdr.ts == s.skip_event_ts) return;  // pressed for the IVR, not the peer
     bool marker = hdr.m;
     const std::uint32_t ts = relayTimestamp(*dst, hdr, tmr_jiffies(), &marker);
@@ -428,20 +422,22 @@ struct MediaEngine::Impl {
 
   // RFC 4733: one report per event; an event is identified by its RTP timestamp (all packets
   // of one key press, including the three end packets, carry the timestamp of its start).
-  void receiveTelephoneEvent(Stream& s, const rtp_header& hdr, const std::uint8_t* p, std::size_t n) {
+  // False for a malformed event (dropped, not relayed).
+  bool receiveTelephoneEvent(Stream& s, const rtp_header& hdr, const std::uint8_t* p, std::size_t n) {
     if (n < 4) {
       ++stats.packets_dropped;
-      return;
+      return false;
     }
     const std::uint8_t code = p[0];
     const int digit = telev_code2digit(code);
-    if (digit < 0) return;  // a tone or signal that is not a key
+    if (digit < 0) return true;  // a tone or signal that is not a key
     s.saw_telephone_event = true;
-    if (s.have_event && s.event_ts == hdr.ts && s.event_code == code) return;
+    if (s.have_event && s.event_ts == hdr.ts && s.event_code == code) return true;
     s.have_event = true;
     s.event_ts = hdr.ts;
     s.event_code = code;
     reportDigit(s, static_cast<char>(digit), DtmfSource::Rfc4733);
+    return true;
   }
 
   // --- bridging --------------------------------------------------------------------------------

@@ -114,14 +114,14 @@ struct CallLegs::Leg {
   static int onOffer(mbuf** descp, const sip_msg* msg, void* arg) {
     Leg* leg = live(arg);
     if (!leg) return EPROTO;
-    const CallHooks& hooks = *leg->owner->hooks_;
-    if (msg && mbuf_get_left(msg->mb) > 0 && hooks.on_reoffer) {
-      std::string answer = hooks.on_reoffer(leg->id, bodyOf(*msg));
-      if (answer.empty()) return EPROTO;
-      leg->peer_sdp = bodyOf(*msg);
-      leg->sdp = std::move(answer);
-    } else if (msg && mbuf_get_left(msg->mb) > 0) {
-      leg->peer_sdp = bodyOf(*msg);
+    if (msg && mbuf_get_left(msg->mb) > 0) {
+      std::string offer = bodyOf(*msg);
+      if (const auto& on_reoffer = leg->owner->hooks_->on_reoffer) {
+        std::string answer = on_reoffer(leg->id, offer);
+        if (answer.empty()) return EPROTO;
+        leg->sdp = std::move(answer);
+      }
+      leg->peer_sdp = std::move(offer);
     }
     *descp = mbufOf(leg->sdp);
     return 0;

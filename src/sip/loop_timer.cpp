@@ -125,8 +125,6 @@ LoopTimerQueue::~LoopTimerQueue() {
 
 const std::string& LoopTimerQueue::error() const { return impl_->error; }
 
-std::size_t LoopTimerQueue::size() const { return impl_->due.size(); }
-
 LoopTimer::LoopTimer() : impl_(std::make_unique<Impl>()) {}
 
 LoopTimer::~LoopTimer() { cancel(); }

@@ -49,7 +49,6 @@ class LoopTimerQueue {
   LoopTimerQueue& operator=(const LoopTimerQueue&) = delete;
 
   const std::string& error() const;
-  std::size_t size() const;  // timers pending
 
  private:
   friend class LoopTimer;

@@ -205,7 +205,10 @@ struct SipServer::Loop {
   // requests (the callers' retransmissions then cost seconds). The kernel caps the size at
   // net.core.rmem_max.
   void sizeReceiveBuffer(void* sock) {
-    if (sock == nullptr || !sized_sockets.insert(sock).second) return;
+    if (sock == nullptr || sized_sockets.size() >= owner->config_.udp_listen.size() ||
+        !sized_sockets.insert(sock).second) {
+      return;  // every UDP transport done: no lookup per request
+    }
     constexpr int kReceiveBuffer = 4 << 20;
     if (const int err = udp_sockbuf_set(static_cast<udp_sock*>(sock), kReceiveBuffer)) {
       spdlog::warn("sip: could not size a UDP socket's buffers: {}", errorText(err));
