@@ -808,7 +808,10 @@ def test_keys_pressed_in_a_bridged_call_reach_the_other_phone(h):
     h.agents_available("1001")
     caller = h.call_menu("1")
     h.wait_log("connected to agent 1001", 15)
-    time.sleep(1.0)
+    # Bridged: the caller's audio reaches the agent's phone.
+    wait_until(lambda: (h.recording(a1, "dec.wav") and
+                        wav_seconds(h.recording(a1, "dec.wav")) >= 0.5), 10,
+               "the caller's audio at agent 1001")
     h.press(caller, "5")
     # baresip 1.0 logs each telephone-event it receives as "received event: '5' (end=0)".
     wait_until(lambda: "received event: '5'" in read(a1["log"]), 10,
