@@ -13,6 +13,7 @@
 
 #include "sip/call_legs.h"
 #include "sip/libre.h"
+#include "sip/libre_timers.h"
 
 namespace parley::sip {
 namespace {
@@ -151,7 +152,6 @@ struct SipServer::Loop {
   SipServer* owner = nullptr;
   // First in, last out: every LoopTimer of this thread (call legs, the voice controller)
   // schedules on it.
-  std::unique_ptr<LoopTimerQueue> timers;
   struct sip* stack = nullptr;
   dnsc* dns = nullptr;  // resolves host names in dialled URIs (trunks); null when unavailable
   sip_lsnr* listener = nullptr;
@@ -429,8 +429,10 @@ struct SipServer::Loop {
       spdlog::warn("sip: no DNS resolver; only numeric SIP URIs can be dialled");
       dns = nullptr;
     }
-    timers = std::make_unique<LoopTimerQueue>();
-    if (!timers->error().empty()) return timers->error();
+    if (!libreTimersInterposed()) {
+      return "libre's timer functions are not Parley's (src/sip/libre_timers.h): the "
+             "binary was linked without parley_libre_timers";
+    }
     // libre keeps transactions in hash tables of linked-list buckets. Over UDP a server
     // transaction lingers 64*T1 = 32 s after its final reply, so at 200 calls/s over 10,000
     // are alive; with 32 buckets every request and response walked hundreds of entries.
@@ -488,7 +490,6 @@ struct SipServer::Loop {
     }
     dns = static_cast<dnsc*>(mem_deref(dns));
     queue = static_cast<mqueue*>(mem_deref(queue));
-    timers.reset();
   }
 };
 
