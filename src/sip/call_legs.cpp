@@ -155,8 +155,7 @@ struct CallLegs::Leg {
     }
   }
   // INFO is answered statelessly (RFC 3261 8.2.7): a server transaction would keep a 32 s
-  // timer per key press in libre's timer list, which every shorter timer walks (see
-  // loop_timer.h). A retransmission (the same CSeq, our 200 lost) gets the same answer again
+  // timer and a transaction-table entry per key press (see libre_timers.h). A retransmission (the same CSeq, our 200 lost) gets the same answer again
   // and is not reported twice.
   static void onInfo(struct ::sip* stack, const sip_msg* msg, void* arg) {
     const DtmfInfo info =
