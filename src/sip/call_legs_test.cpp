@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <fstream>
+#include <sstream>
+#include <cstdio>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -12,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "sip/digest.h"
 #include "sip/sip_server.h"
 #include "sip/sip_test_support.h"
 
@@ -305,6 +309,62 @@ TEST(CallLegs, DialToATrunkAnswersItsDigestChallenge) {
 TEST(CallLegs, DialToATrunkWithAWrongPasswordFails) {
   if (!haveSipp()) GTEST_SKIP() << "sipp not installed (Debian package sip-tester)";
   dialTrunk("not-the-secret", "ended");
+}
+
+// A trunk that challenges with 407 (as a proxy would): the second INVITE must carry a
+// Proxy-Authorization whose response is the digest of trunksecret for this Request-URI, which
+// SIPp compares with the value computed here (a scenario copy with it filled in).
+TEST(CallLegs, DialToATrunkAnswersAProxyChallenge) {
+  if (!haveSipp()) GTEST_SKIP() << "sipp not installed (Debian package sip-tester)";
+  auto f = startServer(true);
+  ASSERT_TRUE(f->server);
+  const std::uint16_t trunk_port = freePort(SOCK_DGRAM);
+  const std::string target = "sip:0701234567@127.0.0.1:" + std::to_string(trunk_port);
+  DigestCredentials expected;
+  expected.username = "trunkuser";
+  expected.realm = "trunk.example";
+  expected.nonce = "parley407nonce";
+  expected.uri = target;
+  const std::string response = computeDigestResponse(
+      expected, "INVITE", computeHa1("trunkuser", "trunk.example", "trunksecret"));
+  std::ifstream in(std::string(PARLEY_SIP_TESTDATA) + "/uas_trunk_proxy_auth.xml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string scenario = text.str();
+  const std::size_t at = scenario.find("response=\\\"EXPECTED_RESPONSE");
+  ASSERT_NE(at, std::string::npos);
+  scenario.replace(scenario.find("EXPECTED_RESPONSE", at), 17, response);
+  const std::string path = ::testing::TempDir() + "parley_uas_trunk_proxy_auth_" +
+                           std::to_string(trunk_port) + ".xml";
+  std::ofstream(path) << scenario;
+  std::vector<std::string> command =
+      sippCommand("uas_trunk_proxy_auth.xml", "u1", {"-p", std::to_string(trunk_port)});
+  for (std::string& arg : command) {
+    if (arg.ends_with("/uas_trunk_proxy_auth.xml")) arg = path;
+  }
+  SippProcess trunk(command);
+  ASSERT_TRUE(trunk.started());
+  const LegId leg = f->onLoop([&](SipServer& s) {
+    DialRequest d;
+    d.target = target;
+    d.from_user = "100";
+    d.sdp_offer = kOurSdp;
+    d.timeout = 10s;
+    d.auth_user = "trunkuser";
+    d.auth_password = "trunksecret";
+    return s.calls().dial(d);
+  });
+  const bool answered = f->journal->waitFor("answered " + std::to_string(leg));
+  f->onLoop([leg](SipServer& s) {
+    s.calls().hangup(leg);
+    return 0;
+  });
+  const SippResult r = trunk.finish();
+  std::remove(path.c_str());
+  EXPECT_TRUE(answered) << f->journal->all() << r.output;
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_TRUE(f->journal->waitFor("ended")) << f->journal->all();
+  EXPECT_EQ(f->journal->count("ended"), 1u);
 }
 
 TEST(CallLegs, DialedPhoneBusyEndsFailed486) {
