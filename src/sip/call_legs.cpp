@@ -275,18 +275,18 @@ void CallLegs::endLeg(Leg& leg, LegEnded how) {
 }
 
 void CallLegs::reap() {
-  // Hooks may hang up other legs; those join the queue and are fired in this same pass.
+  // Hooks may hang up other legs; those join the queue and are fired in this same pass. Every
+  // ended leg passes through the queue exactly once (endLeg), so it names the legs to release.
+  std::vector<LegId> done;
   while (!ended_.empty()) {
     auto [id, how] = std::move(ended_.front());
     ended_.pop_front();
+    done.push_back(id);
     if (hooks_->on_ended) hooks_->on_ended(id, how);
-  }
-  std::vector<LegId> done;
-  for (const auto& [id, leg] : legs_) {
-    if (leg->ended) done.push_back(id);
   }
   for (LegId id : done) {
     auto node = legs_.extract(id);
+    if (node.empty()) continue;
     Leg& leg = *node.mapped();
     mem_deref(const_cast<sip_msg*>(leg.invite));
     leg.invite = nullptr;
