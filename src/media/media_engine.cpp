@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <unordered_map>
 
@@ -20,6 +21,10 @@ constexpr std::uint64_t kTimeoutCheckTicks = 5;  // inactivity checked every 100
 constexpr std::size_t kDecodeChunk = 320;
 // An incoming timestamp moving further than this (either way) restarts the relay mapping.
 constexpr std::int32_t kMaxTimestampJump = 10 * kSampleRate;
+// A connected stream whose peer sent nothing for this long is disconnected, so that a peer now
+// sending from another address (a NAT rebinding, a phone that moved without a re-INVITE) is
+// heard again; it is connected again at its next packet from the negotiated address.
+constexpr std::uint64_t kDisconnectQuietMs = 500;
 
 }  // namespace
 
@@ -115,6 +120,7 @@ struct MediaEngine::Impl {
       sa local = bind_address;
       sa_set_port(&local, port);
       if (udp_listen(s.udp.out(), &local, &Impl::onUdp, &s) != 0) continue;
+      s.fd = udp_sock_fd(s.udp.get(), sa_af(&local));
       s.local_port = port;
       return true;
     }
@@ -130,9 +136,39 @@ struct MediaEngine::Impl {
     const std::size_t start = mb->pos;
     if (rtp_encode(s.rtp.get(), false, marker, pt, ts, mb) != 0) return false;
     mb->pos = start;
-    if (udp_send(s.udp.get(), &s.remote, mb) != 0) return false;
+    if (s.connected) {
+      const std::size_t len = mbuf_get_left(mb);
+      ssize_t n = ::send(s.fd, mbuf_buf(mb), len, 0);
+      // A connected socket reports an earlier ICMP error (the peer's port was closed a moment)
+      // on the next send instead of sending; an unconnected one never does. Send once more.
+      if (n < 0 && errno == ECONNREFUSED) n = ::send(s.fd, mbuf_buf(mb), len, 0);
+      if (n < 0) return false;
+    } else if (udp_send(s.udp.get(), &s.remote, mb) != 0) {
+      return false;
+    }
     ++stats.packets_sent;
     return true;
+  }
+
+  // Connects the stream's socket to its remote once the peer is seen sending from the address
+  // its SDP named: from then on the kernel keeps the route (no lookup per send) and finds the
+  // socket for incoming packets by the whole address pair. Peers sending from elsewhere are not
+  // connected to: they are heard as before, through the unconnected socket.
+  void connectIfFromRemote(Stream& s, const sa& src) {
+    if (s.state != StreamState::Negotiated || s.fd < 0 || !sa_cmp(&src, &s.remote, SA_ALL)) return;
+    if (::connect(s.fd, &s.remote.u.sa, s.remote.len) != 0) return;
+    s.connected = true;
+    s.last_rx_ms = tmr_jiffies();
+  }
+
+  // Undoes connectIfFromRemote: the socket takes packets from anyone again (its port and
+  // address stay bound).
+  static void disconnect(Stream& s) {
+    if (!s.connected) return;
+    sockaddr unspec{};
+    unspec.sa_family = AF_UNSPEC;
+    (void)::connect(s.fd, &unspec, sizeof unspec);
+    s.connected = false;
   }
 
   Stream& newStream() {
@@ -160,7 +196,10 @@ struct MediaEngine::Impl {
   // bridge at once (the peer's packets are transcoded for this stream's codec).
   void follow(Stream& s, const RemoteMedia& m) {
     sa remote{};
-    if (sa_set_str(&remote, m.address.c_str(), m.port) == 0) s.remote = remote;
+    if (sa_set_str(&remote, m.address.c_str(), m.port) == 0) {
+      if (!sa_cmp(&remote, &s.remote, SA_ALL)) disconnect(s);  // heard again from anywhere
+      s.remote = remote;
+    }
     s.codec = m.codec;
     s.pt = codecPayloadType(m.codec);
     s.telephone_event_pt = m.telephone_event_pt;
@@ -299,7 +338,11 @@ struct MediaEngine::Impl {
       if (s->rx_count != s->seen_rx_count) {
         s->seen_rx_count = s->rx_count;
         s->last_activity_ms = now;
-      } else if (!s->expect_rtp) {
+        s->last_rx_ms = now;
+        continue;
+      }
+      if (s->connected && now - s->last_rx_ms >= kDisconnectQuietMs) disconnect(*s);
+      if (!s->expect_rtp) {
         s->last_activity_ms = now;  // on hold (recvonly/inactive): silence is expected
       } else if (timeout > 0 && !s->timed_out && now - s->last_activity_ms >= timeout) {
         s->timed_out = true;
@@ -317,8 +360,9 @@ struct MediaEngine::Impl {
     s->engine->reportDigit(*s, digit, DtmfSource::InBand);
   }
 
-  static void onUdp(const sa* /*src*/, mbuf* mb, void* arg) {
+  static void onUdp(const sa* src, mbuf* mb, void* arg) {
     auto* s = static_cast<Stream*>(arg);
+    if (!s->connected && src) s->engine->connectIfFromRemote(*s, *src);
     s->engine->receive(*s, mb);
   }
 

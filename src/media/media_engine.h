@@ -18,6 +18,11 @@
 // in-band tones (librem's detector runs on decoded audio of streams that are not bridged).
 // No RTP from a peer for `rtp_timeout` reports on_timeout once (checked by the pacing timer).
 //
+// Peers: we send to the address and port the peer's SDP names, and hear RTP from anywhere. Once
+// the peer is heard from exactly that address, the stream's socket is connect()ed to it (the
+// kernel then skips a route lookup per packet sent); from then on packets from other addresses
+// are not delivered until the peer has been quiet for 500 ms or a new offer or answer moves it.
+//
 // Thread rule: create, use and destroy a MediaEngine on one thread that runs libre's re_main
 // (the SIP loop). Handlers in MediaEvents run on that thread, never from inside a call to a
 // MediaEngine function (they are deferred to the loop), and may call any MediaEngine function.

@@ -21,6 +21,7 @@
 #include <future>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "media/rtp_libre.h"
@@ -873,6 +874,86 @@ TEST_F(MediaEngineTest, RandomDatagramsNeverCrash) {
   EXPECT_EQ(p->pt, 8);
   EXPECT_EQ(p->payload.size(), 160u);
   (void)c_port;
+}
+
+// --- connected sockets -----------------------------------------------------------------------
+
+// The port our socket on 127.0.0.1:`local_port` is connected to (the kernel's view in
+// /proc/net/udp), 0 if it is not connected, nullopt if there is no such socket.
+std::optional<std::uint16_t> connectedPort(std::uint16_t local_port) {
+  std::ifstream in("/proc/net/udp");
+  std::string line;
+  char want[32];
+  std::snprintf(want, sizeof want, "0100007F:%04X", local_port);
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string slot, local, remote, state;
+    f >> slot >> local >> remote >> state;
+    if (local != want) continue;
+    if (state != "01") return 0;  // 01: TCP_ESTABLISHED, what a connected UDP socket shows
+    return static_cast<std::uint16_t>(std::stoul(remote.substr(remote.find(':') + 1), nullptr, 16));
+  }
+  return std::nullopt;
+}
+
+// Sends one PCMU frame from `from` to `to_port` until `to` hears a relayed packet; false if
+// nothing arrived within `limit`.
+bool relaysWithin(const Peer& from, std::uint16_t to_port, const Peer& to,
+                  std::chrono::milliseconds limit) {
+  const auto until = Clock::now() + limit;
+  for (std::uint16_t i = 0; Clock::now() < until; ++i) {
+    from.sendRtp(to_port, {false, 0, i, i * 160u, 0x5EED, std::vector<std::uint8_t>(160, 0x55)});
+    if (to.receive(20ms)) return true;
+  }
+  return false;
+}
+
+TEST_F(MediaEngineTest, StreamConnectsToAPeerSendingFromItsSdpAddressOnly) {
+  Peer caller, agent, elsewhere;
+  auto [a, a_port] = accept(caller);
+  auto [c, c_port] = accept(agent);
+  ASSERT_TRUE(onLoop([&] { return engine().bridge(a, c); }));
+  EXPECT_EQ(connectedPort(a_port), 0) << "not before the peer is heard";
+  // A peer sending from another address than its SDP named (NAT) is heard, and not connected to.
+  ASSERT_TRUE(relaysWithin(elsewhere, a_port, agent, 1s));
+  EXPECT_EQ(connectedPort(a_port), 0);
+  ASSERT_TRUE(relaysWithin(caller, a_port, agent, 1s));
+  EXPECT_EQ(connectedPort(a_port), caller.port());
+  ASSERT_TRUE(relaysWithin(agent, c_port, caller, 1s));
+  EXPECT_EQ(connectedPort(c_port), agent.port());
+}
+
+TEST_F(MediaEngineTest, AConnectedStreamFollowsAReInviteToANewAddress) {
+  Peer caller, agent, moved;
+  auto [a, a_port] = accept(caller);
+  auto [c, c_port] = accept(agent);
+  ASSERT_TRUE(onLoop([&] { return engine().bridge(a, c); }));
+  ASSERT_TRUE(relaysWithin(caller, a_port, agent, 1s));
+  ASSERT_EQ(connectedPort(a_port), caller.port());
+  auto n = onLoop([&] { return engine().renegotiate(a, sdpFor(moved.port(), "0", "sendrecv")); });
+  ASSERT_EQ(n.stream, a) << n.error;
+  EXPECT_EQ(connectedPort(a_port), 0) << "disconnected when the remote changed";
+  drain(caller, 50ms);
+  ASSERT_TRUE(relaysWithin(moved, a_port, agent, 1s)) << "the new address is heard at once";
+  ASSERT_TRUE(relaysWithin(agent, c_port, moved, 1s)) << "and sent to";
+  EXPECT_EQ(connectedPort(a_port), moved.port());
+  EXPECT_FALSE(caller.receive(100ms)) << "nothing to the old address";
+}
+
+TEST_F(MediaEngineTest, AConnectedStreamHearsAPeerThatMovedWithoutAReInviteOnceItWasQuiet) {
+  Peer caller, agent, moved;
+  auto [a, a_port] = accept(caller);
+  auto [c, c_port] = accept(agent);
+  (void)c_port;
+  ASSERT_TRUE(onLoop([&] { return engine().bridge(a, c); }));
+  ASSERT_TRUE(relaysWithin(caller, a_port, agent, 1s));
+  ASSERT_EQ(connectedPort(a_port), caller.port());
+  // The kernel keeps the other address's packets from the connected socket until the stream
+  // has been quiet for a while (500 ms) and is disconnected; then they are heard again.
+  const auto moved_at = Clock::now();
+  ASSERT_TRUE(relaysWithin(moved, a_port, agent, 3s));
+  EXPECT_GE(Clock::now() - moved_at, 300ms);
+  EXPECT_EQ(connectedPort(a_port), 0);
 }
 
 // The CPU the loop thread spends per relayed packet (receive, rewrite, send: syscalls

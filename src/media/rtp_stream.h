@@ -21,7 +21,12 @@ struct Stream {
   StreamId id = 0;
   MemRef<struct rtp_sock> rtp;  // libre's RTP header state (SSRC, sequence); no sockets
   MemRef<udp_sock> udp;          // the stream's one socket, on local_port
+  int fd = -1;                   // udp's descriptor (udp owns it)
   std::uint16_t local_port = 0;
+  // fd is connect()ed to `remote` (the peer sent from the address its SDP named): sends skip
+  // the per-packet route lookup and the kernel delivers only that peer's packets to us. Undone
+  // when the remote changes (re-INVITE) or the peer goes quiet (it may send from elsewhere).
+  bool connected = false;
 
   // Negotiated parameters (valid when state == Negotiated).
   StreamState state = StreamState::Offered;
@@ -71,6 +76,7 @@ struct Stream {
   std::uint64_t rx_count = 0;
   std::uint64_t seen_rx_count = 0;
   std::uint64_t last_activity_ms = 0;
+  std::uint64_t last_rx_ms = 0;  // when the pacing timer last saw rx_count move
   bool timed_out = false;
   bool expect_rtp = true;  // false while the peer said recvonly/inactive (on hold): no timeout
 };
