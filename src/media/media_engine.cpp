@@ -25,6 +25,8 @@ constexpr std::int32_t kMaxTimestampJump = 10 * kSampleRate;
 // sending from another address (a NAT rebinding, a phone that moved without a re-INVITE) is
 // heard again; it is connected again at its next packet from the negotiated address.
 constexpr std::uint64_t kDisconnectQuietMs = 500;
+// Room for the largest datagram read (as libre's own UDP reader); longer ones are cut short.
+constexpr std::size_t kReceiveBufferSize = 8192;
 
 }  // namespace
 
@@ -59,6 +61,7 @@ struct MediaEngine::Impl {
   std::vector<Pending> draining;
 
   MemRef<mbuf> frame;  // reused for every paced frame
+  MemRef<mbuf> received;  // every stream's datagrams are read into this one, one at a time
   MediaStats stats;
 
   ~Impl() {
@@ -119,8 +122,12 @@ struct MediaEngine::Impl {
       next_port = static_cast<std::uint16_t>(port + 2 > port_max ? port_min : port + 2);
       sa local = bind_address;
       sa_set_port(&local, port);
-      if (udp_listen(s.udp.out(), &local, &Impl::onUdp, &s) != 0) continue;
+      if (udp_listen(s.udp.out(), &local, nullptr, nullptr) != 0) continue;
       s.fd = udp_sock_fd(s.udp.get(), sa_af(&local));
+      // Our reader in place of libre's, which allocates an 8 KiB buffer per datagram (and
+      // shrinks it): relaying then allocates nothing per packet. libre still owns the socket
+      // and stops watching it when it closes it.
+      if (fd_listen(s.fd, FD_READ, &Impl::onReadable, &s) != 0) continue;
       s.local_port = port;
       return true;
     }
@@ -360,10 +367,20 @@ struct MediaEngine::Impl {
     s->engine->reportDigit(*s, digit, DtmfSource::InBand);
   }
 
-  static void onUdp(const sa* src, mbuf* mb, void* arg) {
+  // One datagram per readiness, as libre does (a second read would mostly find nothing: a
+  // peer sends one packet per 20 ms).
+  static void onReadable(int /*flags*/, void* arg) {
     auto* s = static_cast<Stream*>(arg);
-    if (!s->connected && src) s->engine->connectIfFromRemote(*s, *src);
-    s->engine->receive(*s, mb);
+    Impl& self = *s->engine;
+    mbuf* mb = self.received.get();
+    sa src{};
+    src.len = sizeof src.u;
+    const ssize_t n = ::recvfrom(s->fd, mb->buf, mb->size, 0, &src.u.sa, &src.len);
+    if (n < 0) return;  // nothing after all, or an ICMP error reported on a connected socket
+    mb->pos = 0;
+    mb->end = static_cast<std::size_t>(n);
+    if (!s->connected) self.connectIfFromRemote(*s, src);
+    self.receive(*s, mb);
   }
 
   void receive(Stream& s, mbuf* mb) {
@@ -531,7 +548,8 @@ MediaEngine::Created MediaEngine::create(MediaEngineConfig config, MediaEvents e
   impl->config = std::move(config);
   impl->events = std::move(events);
   impl->frame = MemRef<mbuf>(mbuf_alloc(RTP_HEADER_SIZE + kFrameSamples));
-  if (!impl->frame) return {nullptr, "out of memory"};
+  impl->received = MemRef<mbuf>(mbuf_alloc(kReceiveBufferSize));
+  if (!impl->frame || !impl->received) return {nullptr, "out of memory"};
   tmr_init(&impl->pace_timer);
   tmr_init(&impl->defer_timer);
   impl->pace_start_ms = tmr_jiffies();
