@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <unordered_map>
 
 #include "media/rtp_g711.h"
@@ -40,6 +41,10 @@ struct MediaEngine::Impl {
   std::uint16_t next_port = 0;  // where the port search starts (rotates)
 
   std::unordered_map<StreamId, std::unique_ptr<Stream>> streams;
+  // The streams the pacing tick has work for: playing, looping or sending a key. Added when
+  // that starts; dropped by the tick once it has ended or the stream is gone. Bridged streams,
+  // the most, are never visited by the tick.
+  std::set<StreamId> paced;
   StreamId next_id = 1;
 
   tmr pace_timer{};
@@ -219,6 +224,7 @@ struct MediaEngine::Impl {
 
   void setMode(Stream& s, SendMode mode) {
     s.mode = mode;
+    if (mode == SendMode::Playing || mode == SendMode::Looping) paced.insert(s.id);
     ++s.serial;
     s.resync = true;
     s.clips.clear();
@@ -327,10 +333,20 @@ struct MediaEngine::Impl {
     }
     for (std::uint64_t i = 0; i < due; ++i) {
       ++self->ticks_done;
-      for (auto& [id, s] : self->streams) {
-        if (s->state != StreamState::Negotiated) continue;
-        if (s->sending_event) self->sendEventTick(*s, now);
-        if (s->mode == SendMode::Playing || s->mode == SendMode::Looping) self->sendFrame(*s, now);
+      // A frame may start another stream's playback (inserting into `paced`: iterators stay).
+      for (auto it = self->paced.begin(); it != self->paced.end();) {
+        Stream* s = self->find(*it);
+        const bool playing =
+            s && (s->mode == SendMode::Playing || s->mode == SendMode::Looping);
+        if (!s || (!playing && !s->sending_event)) {
+          it = self->paced.erase(it);
+          continue;
+        }
+        if (s->state == StreamState::Negotiated) {
+          if (s->sending_event) self->sendEventTick(*s, now);
+          if (playing) self->sendFrame(*s, now);
+        }
+        ++it;
       }
       if (self->ticks_done % kTimeoutCheckTicks == 0) self->checkTimeouts(now);
     }
@@ -666,6 +682,7 @@ bool MediaEngine::sendDigit(StreamId stream, char key) {
     return false;
   }
   s->sending_event = true;
+  impl_->paced.insert(s->id);
   s->out_event_code = static_cast<std::uint8_t>(code);
   s->out_event_ts = Impl::resumeTs(*s, tmr_jiffies());
   s->out_event_ticks = 0;
