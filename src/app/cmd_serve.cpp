@@ -189,6 +189,8 @@ int serve(const ServeOptions& options) {
   services.cors_origins = config->http.cors_origins;
   services.invitations = config->widget.invitations;
   services.assets = web::StaticAssets::load(config->http.ui_dir);
+  // `voice` outlives the HTTP server (stopped before voice.detach()).
+  services.status = [&voice] { return voice.status(std::chrono::seconds(1)); };
   web::Api api(api_config, makeUserDirectory(*config), records, std::move(services));
   web::HttpServerConfig http_config;
   http_config.address = config->http.listen.host;

@@ -181,6 +181,10 @@ struct VoiceService::Shared {
   std::unique_ptr<engine::Statistics> stats;  // engine thread only
   std::unique_ptr<LoopSide> loop;             // SIP loop thread only
   std::unique_ptr<media::MediaThread> media;  // started and stopped by attach()/detach()
+  // *media while status() may ask it: set by attach() once it runs, cleared by detach() before
+  // it stops. status() posts under the lock, so the thread outlives every post.
+  std::mutex status_mutex;
+  media::MediaThread* status_media = nullptr;  // guarded by status_mutex
   PromptFiles files;                          // handed to the loop side by attach()
 
   engine::TimePoint now() const {
@@ -594,6 +598,8 @@ bool VoiceService::attach(sip::SipServer& sip, EngineLoop& engine, std::string* 
       return false;
     }
     shared_->media = std::move(media.thread);
+    std::lock_guard lock(shared_->status_mutex);
+    shared_->status_media = shared_->media.get();
   }
   const bool posted = sip.post([shared, result] {
     auto side = std::make_unique<LoopSide>();
@@ -680,6 +686,10 @@ void VoiceService::detach() {
   });
   if (posted) finished.wait_for(std::chrono::seconds(10));
   shared_->sip.store(nullptr);
+  {
+    std::lock_guard lock(shared_->status_mutex);
+    shared_->status_media = nullptr;
+  }
   if (shared_->media) {
     // After the controller's last closes (posted before this): the counters, then the end.
     shared_->media->call(
@@ -692,6 +702,81 @@ void VoiceService::detach() {
     shared_->media->stop();
     shared_->media.reset();
   }
+}
+
+namespace {
+
+// The answer of `answer` if it comes by `deadline`; nullopt if it does not, or if its task was
+// dropped unrun (a broken promise).
+template <typename T>
+std::optional<T> answerBy(std::future<T>& answer, std::chrono::steady_clock::time_point deadline) {
+  if (!answer.valid() || answer.wait_until(deadline) != std::future_status::ready) {
+    return std::nullopt;
+  }
+  try {
+    return answer.get();
+  } catch (const std::future_error&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+web::ServerStatus VoiceService::status(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Both questions go out first; the tasks hold their promises, so a late answer is harmless.
+  std::future<media::MediaStats> media_answer;
+  {
+    std::lock_guard lock(shared_->status_mutex);
+    if (shared_->status_media != nullptr) {
+      auto promise = std::make_shared<std::promise<media::MediaStats>>();
+      std::future<media::MediaStats> future = promise->get_future();
+      if (shared_->status_media->post(
+              [promise](media::MediaEngine& e) { promise->set_value(e.stats()); })) {
+        media_answer = std::move(future);
+      }
+    }
+  }
+  std::future<std::optional<web::CallCounters>> calls_answer;
+  if (sip::SipServer* server = shared_->sip.load()) {
+    auto promise = std::make_shared<std::promise<std::optional<web::CallCounters>>>();
+    std::future<std::optional<web::CallCounters>> future = promise->get_future();
+    std::shared_ptr<Shared> shared = shared_;
+    if (server->post([shared, promise] {
+          const VoiceController* v = shared->controller();
+          if (v == nullptr) {
+            promise->set_value(std::nullopt);
+            return;
+          }
+          const VoiceCounters& c = v->counters();
+          promise->set_value(web::CallCounters{.active = v->callCount(),
+                                               .started = c.calls_started,
+                                               .rejected = c.calls_rejected,
+                                               .ended = c.calls_ended,
+                                               .agent_legs = c.agent_legs});
+        })) {
+      calls_answer = std::move(future);
+    }
+  }
+
+  const bool media_asked = media_answer.valid();
+  const bool calls_asked = calls_answer.valid();
+  web::ServerStatus out;
+  if (const std::optional<media::MediaStats> m = answerBy(media_answer, deadline)) {
+    out.media = web::MediaCounters{.streams_open = m->streams_open,
+                                   .packets_received = m->packets_received,
+                                   .packets_sent = m->packets_sent,
+                                   .packets_relayed = m->packets_relayed,
+                                   .packets_dropped = m->packets_dropped};
+  } else if (media_asked) {
+    spdlog::debug("status: the media thread did not answer within {} ms", timeout.count());
+  }
+  if (const auto c = answerBy(calls_answer, deadline)) {
+    out.calls = *c;
+  } else if (calls_asked) {
+    spdlog::debug("status: the SIP loop did not answer within {} ms", timeout.count());
+  }
+  return out;
 }
 
 PromptFiles warmPrompts(const Config& config, media::TtsService* tts) {

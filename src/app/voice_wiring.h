@@ -11,7 +11,8 @@
 //   5. service.detach() (before stopping SIP) hangs up every call and saves the records.
 //
 // Thread rule: engineSink()'s function runs on the engine thread; the hooks and everything the
-// controller does run on the SIP loop thread; attach()/detach() are called from the main thread.
+// controller does run on the SIP loop thread; attach()/detach() are called from the main thread;
+// status() may be called from any thread.
 // The engine thread reaches the SIP loop only through SipServer::post(), and back through
 // EngineLoop::post()/postTask().
 #pragma once
@@ -29,6 +30,7 @@
 #include "store/callback.h"
 #include "store/interaction_store.h"
 #include "web/callback_desk.h"
+#include "web/server_status.h"
 
 namespace parley::app {
 
@@ -67,6 +69,12 @@ class VoiceService {
   // Hangs up every call (records saved) and tears down the media engine, on the loop thread;
   // waits for it. Idempotent.
   void detach();
+
+  // For GET /api/status: the media engine's counters (asked on the media thread) and the
+  // controller's calls (asked on the SIP loop), both asked at once and waited for together for
+  // at most `timeout`. A part is nullopt before attach(), once detach() has begun, or if its
+  // thread did not answer in time. Any thread but the SIP loop and the media thread.
+  web::ServerStatus status(std::chrono::milliseconds timeout);
 
   struct Shared;  // state shared between the threads; defined in voice_wiring.cpp
 

@@ -214,6 +214,7 @@ Api::Api(ApiConfig config, UserDirectory users, store::InteractionStore& store,
       cors_origins_(std::move(services.cors_origins)),
       invitations_(std::move(services.invitations)),
       assets_(std::move(services.assets)),
+      status_(std::move(services.status)),
       guard_(std::move(services.dial_guard)) {}
 
 Response Api::json(const Request& request, http::status status, const nlohmann::json& body) const {
@@ -328,7 +329,8 @@ Response Api::route(const Request& request, const std::string& client_address) {
   }
 
   const bool interactions = path == "/api/interactions" || path.starts_with("/api/interactions/");
-  if (path != "/api/session" && !interactions) {
+  const bool server_status = path == "/api/status";
+  if (path != "/api/session" && !interactions && !server_status) {
     spdlog::debug("web: {} {} from {}: no such path", std::string(request.method_string()),
                   printable(path), client_address);
     return error(request, http::status::not_found, "no such path");
@@ -347,6 +349,7 @@ Response Api::route(const Request& request, const std::string& client_address) {
                  printable(path), printable(caller.user), toString(caller.role));
     return error(request, http::status::forbidden, "needs role supervisor or admin");
   }
+  if (server_status) return serverStatus(request);
   if (path == "/api/interactions") return listInteractions(request, query);
   const auto id = urlDecode(path.substr(std::string_view("/api/interactions/").size()));
   if (!id || id->empty()) return error(request, http::status::not_found, "no such interaction");
@@ -498,6 +501,31 @@ Response Api::listInteractions(const Request& request, std::string_view query) {
   return json(request, http::status::ok,
               {{"interactions", std::move(list)},
                {"next", page->next ? nlohmann::json(*page->next) : nlohmann::json(nullptr)}});
+}
+
+Response Api::serverStatus(const Request& request) {
+  const ServerStatus status = status_ ? status_() : ServerStatus{};
+  nlohmann::json media(nullptr);
+  if (const auto& m = status.media) {
+    media = {{"streams_open", m->streams_open},
+             {"packets_received", m->packets_received},
+             {"packets_sent", m->packets_sent},
+             {"packets_relayed", m->packets_relayed},
+             {"packets_dropped", m->packets_dropped}};
+  } else {
+    spdlog::debug("web: /api/status: no media counters (voice not running or no answer)");
+  }
+  nlohmann::json calls(nullptr);
+  if (const auto& c = status.calls) {
+    calls = {{"active", c->active},
+             {"started", c->started},
+             {"rejected", c->rejected},
+             {"ended", c->ended},
+             {"agent_legs", c->agent_legs}};
+  } else {
+    spdlog::debug("web: /api/status: no call counters (voice not running or no answer)");
+  }
+  return json(request, http::status::ok, {{"media", std::move(media)}, {"calls", std::move(calls)}});
 }
 
 Response Api::getInteraction(const Request& request, std::string_view id) {

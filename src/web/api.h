@@ -22,6 +22,9 @@
 //   GET  /api/callbacks/<id>              supervisor+       one callback (callback_json.h) / 404
 //   DELETE /api/callbacks/<id>            supervisor+       204 cancelled / 404 no open callback
 //   GET  /widget.js, /widget/<file>       public            static files (static_assets.h)
+//   GET  /api/status                      supervisor+       {"media": {...} or null,
+//                                                            "calls": {...} or null}
+//                                                            (server_status.h)
 // A request authenticates with the session cookie (parley_session) or HTTP Basic. Errors are
 // JSON {"error": "..."}: 400 bad input (naming the parameter or field), 401 not authenticated,
 // 403 role too low (or, on the public routes, an Origin that is not allowed), 404, 405 (with
@@ -56,6 +59,7 @@
 #include "web/auth.h"
 #include "web/callback_desk.h"
 #include "web/dial_guard.h"
+#include "web/server_status.h"
 #include "web/static_assets.h"
 
 namespace parley::web {
@@ -89,6 +93,10 @@ struct ApiServices {
   std::vector<std::string> cors_origins;           // "https://shop.example.com"; "*": any origin
   std::vector<Invitation> invitations;
   StaticAssets assets;  // /widget.js and /widget/*; empty: those answer 404
+  // GET /api/status: the server's counters, read from the threads that own them. Called on
+  // the HTTP io thread, so it must be thread-safe and return within about a second (a part
+  // that does not answer in time is left empty). Null: every part is null.
+  std::function<ServerStatus()> status;
 };
 
 // A JSON response {"error": message} with `status`.
@@ -127,6 +135,7 @@ class Api {
   Response listCallbacks(const Request& request, std::string_view query);
   Response getCallback(const Request& request, const std::string& id);
   Response cancelCallback(const Request& request, const Caller& caller, const std::string& id);
+  Response serverStatus(const Request& request);
   Response preflight(const Request& request);
   // Whether the request's Origin may use the public routes: nullopt if it sent none.
   std::optional<bool> originAllowed(const Request& request) const;
@@ -151,6 +160,7 @@ class Api {
   const std::vector<std::string> cors_origins_;
   const std::vector<Invitation> invitations_;
   const StaticAssets assets_;
+  const std::function<ServerStatus()> status_;  // may be empty
   DialGuard guard_;
 };
 

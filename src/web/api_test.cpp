@@ -1,5 +1,5 @@
 // Api::handle() called directly (no sockets): the callback, widget and static routes with a
-// fake CallbackDesk and a MemoryCallbackStore.
+// fake CallbackDesk and a MemoryCallbackStore; GET /api/status with a fake status source.
 #include "web/api.h"
 
 #include <gtest/gtest.h>
@@ -581,6 +581,76 @@ TEST_F(CallbackApi, TheExistingRoutesWorkAsBeforeWithServices) {
   EXPECT_EQ(send(http::verb::get, "/api/interactions", "", {{"Authorization", kAgent}}).result(),
             http::status::forbidden);
   EXPECT_EQ(send(http::verb::get, "/api/nothing").result(), http::status::not_found);
+}
+
+TEST_F(CallbackApi, StatusNeedsSupervisorOrAdminAndAsksOnlyThen) {
+  int asked = 0;
+  ApiServices services;
+  services.status = [&asked] {
+    ++asked;
+    return ServerStatus{};
+  };
+  make(std::move(services));
+  EXPECT_EQ(send(http::verb::get, "/api/status").result(), http::status::unauthorized);
+  EXPECT_EQ(send(http::verb::get, "/api/status", "", {{"Authorization", kAgent}}).result(),
+            http::status::forbidden);
+  EXPECT_EQ(asked, 0);
+  EXPECT_EQ(send(http::verb::get, "/api/status", "", {{"Authorization", kSupervisor}}).result(),
+            http::status::ok);
+  EXPECT_EQ(send(http::verb::get, "/api/status", "", {{"Authorization", kAdmin}}).result(),
+            http::status::ok);
+  EXPECT_EQ(asked, 2);
+  const Response post = send(http::verb::post, "/api/status", "", {{"Authorization", kAdmin}});
+  EXPECT_EQ(post.result(), http::status::method_not_allowed);
+  EXPECT_EQ(post[http::field::allow], "GET");
+}
+
+TEST_F(CallbackApi, StatusGivesTheMediaAndCallCounters) {
+  ApiServices services;
+  services.status = [] {
+    ServerStatus s;
+    s.media = MediaCounters{.streams_open = 2000,
+                            .packets_received = 5'000'000'001,
+                            .packets_sent = 4'900'000'000,
+                            .packets_relayed = 4'800'000'000,
+                            .packets_dropped = 7};
+    s.calls = CallCounters{.active = 1000, .started = 1200, .rejected = 3, .ended = 200,
+                           .agent_legs = 1100};
+    return s;
+  };
+  make(std::move(services));
+  const Response res = send(http::verb::get, "/api/status", "", {{"Authorization", kSupervisor}});
+  ASSERT_EQ(res.result(), http::status::ok);
+  EXPECT_EQ(res[http::field::content_type], "application/json; charset=utf-8");
+  EXPECT_EQ(res[http::field::cache_control], "no-store");
+  EXPECT_EQ(json::parse(res.body()),
+            json::parse(R"({"media": {"streams_open": 2000, "packets_received": 5000000001,
+                                      "packets_sent": 4900000000, "packets_relayed": 4800000000,
+                                      "packets_dropped": 7},
+                            "calls": {"active": 1000, "started": 1200, "rejected": 3,
+                                      "ended": 200, "agent_legs": 1100}})"));
+}
+
+TEST_F(CallbackApi, StatusPartsThatDidNotAnswerAreNull) {
+  // No status source at all (voice not configured): both parts null, still 200.
+  make({});
+  Response res = send(http::verb::get, "/api/status", "", {{"Authorization", kAdmin}});
+  ASSERT_EQ(res.result(), http::status::ok);
+  EXPECT_EQ(json::parse(res.body()), json::parse(R"({"media": null, "calls": null})"));
+
+  // The media thread timed out, the calls answered.
+  ApiServices services;
+  services.status = [] {
+    ServerStatus s;
+    s.calls = CallCounters{.active = 1};
+    return s;
+  };
+  make(std::move(services));
+  res = send(http::verb::get, "/api/status", "", {{"Authorization", kAdmin}});
+  ASSERT_EQ(res.result(), http::status::ok);
+  const json body = json::parse(res.body());
+  EXPECT_TRUE(body["media"].is_null()) << body;
+  EXPECT_EQ(body["calls"]["active"], 1) << body;
 }
 
 }  // namespace
