@@ -537,7 +537,19 @@ def test_rfc4733_menu_longest_idle_and_media(h):
     caller = h.call_menu("1")
     h.wait_log("connected to agent 1002", 15)
     check(h.log_count("connected to agent 1001") == 0, "agent 1001 got the call")
+    # GET /api/status reads the live counters from the SIP loop and the media thread.
+    status, body = h.api("/api/status")
+    check(status == 200, "GET /api/status: %s %r" % (status, body))
+    check(body["calls"]["active"] == 1 and body["calls"]["agent_legs"] >= 1, "status %r" % body)
+    check(body["media"]["streams_open"] >= 2, "status %r" % body)
+    status, _ = h.api("/api/status", "1001", "demo1001")
+    check(status == 403, "an agent reading /api/status got %s (want 403)" % status)
     talk_and_check_media(h, caller, a2, "1002")
+    status, body = h.api("/api/status")
+    check(status == 200, "GET /api/status: %s %r" % (status, body))
+    # 2.5 s of the caller's audio reached the agent through the bridge: 50 packets/s.
+    check(body["media"]["packets_relayed"] >= 100, "status %r" % body)
+    check(body["calls"]["active"] == 0 and body["calls"]["ended"] == 1, "status %r" % body)
     records = h.records(1)
     r = records[-1]
     check(r["outcome"] == "answered", "outcome %r" % r["outcome"])
