@@ -6,7 +6,8 @@
 DIR/parley.yaml: agents 2001..(2000+AGENTS) in one queue `bench` (longest-idle, wrap-up 0,
 offer timeout 10 s, available when their phone registers), an entry point `sip:100@127.0.0.1`
 whose flow is a menu "press 1" leading to that queue, RTP on 127.0.0.1 over a wide port
-range, SQLite store, recordings and TTS cache in DIR.
+range, SQLite store, recordings and TTS cache in DIR, and an HTTP API user `bench` (password
+`benchstatus`, role supervisor) for reading GET /api/status.
 DIR/agents.csv: SIPp -inf file (SEQUENTIAL), one agent a line: extension;[authentication ...] keyword;uas_port
 (the registration's Contact points at the SIPp UAS that answers for every agent).
 """
@@ -32,6 +33,7 @@ def main():
         "  registration: {min_expires: 60, max_expires: 3600, default_expires: 3600}",
         "http:",
         "  listen: 127.0.0.1:%d" % http,
+        "  users: [{name: bench, password: benchstatus, role: supervisor}]",
         "store:",
         "  sqlite: %s" % os.path.join(out, "parley.db"),
         "media:",

@@ -14,7 +14,8 @@
 #               highest rate whose calls all succeeded (SIPp) and all reached an agent (Parley).
 #   concurrent  CALLS calls at CPS calls/s held HOLD_S seconds: failed calls, RTP loss (socket drops),
 #               Parley CPU over the steady window (all calls up), memory per active call, CPU
-#               per relayed packet.
+#               per relayed packet (the packets Parley relayed in the window, read from
+#               GET /api/status with curl at both ends; the expected count if that fails).
 #   latency     LAT_CALLS callers wait in the queue, then agents register one by one at
 #               LAT_REG_RATE/s: time from an agent's REGISTER 200 to its INVITE (p50/p99).
 # Everything is bounded by `timeout` (TOTAL_TIMEOUT s) and every process started is stopped.
@@ -90,6 +91,13 @@ wait_for() {
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# relayed_packets: Parley's media packets_relayed from GET /api/status (the `bench` user of
+# gen_config.py), or nothing if it cannot be read (no curl, no answer in 3 s, "media": null).
+relayed_packets() {
+  command -v curl >/dev/null || return 0
+  curl -s --max-time 3 -u bench:benchstatus "http://127.0.0.1:$HTTP_PORT/api/status" 2>/dev/null |
+    sed -n 's/.*"packets_relayed":\([0-9][0-9]*\).*/\1/p'
+}
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 sock_drops() { python3 "$HERE/sock_drops.py" "$@"; } # PID [PORT] -> "ALL ON_PORT" receive drops
 count() { grep -c -- "$2" "$1" 2>/dev/null || true; }
@@ -108,16 +116,16 @@ EOF
 }
 
 # start_parley DIR AGENTS: config, Parley, the agents' UAS, registrations. Sets P_PID, SIP,
-# UAS_PORT, and registers all agents unless NO_REGISTER=1.
+# UAS_PORT, HTTP_PORT, and registers all agents unless NO_REGISTER=1.
 start_parley() {
   local dir="$1" agents="$2"
   mkdir -p "$dir"
   SIP="$(free_port)"
   UAS_PORT="$(free_port)"
-  local http uas_mp
-  http="$(free_port)"
+  local uas_mp
+  HTTP_PORT="$(free_port)"
   uas_mp=$((50000 + RANDOM % 2000 * 2))
-  python3 "$HERE/gen_config.py" "$dir" "$agents" "$SIP" "$http" "$UAS_PORT" 20000 49999 || return 1
+  python3 "$HERE/gen_config.py" "$dir" "$agents" "$SIP" "$HTTP_PORT" "$UAS_PORT" 20000 49999 || return 1
   (cd "$dir" && exec "$PARLEY" serve parley.yaml --log-level info >parley.log 2>&1) &
   P_PID=$!
   PIDS+=("$P_PID")
@@ -222,6 +230,7 @@ goal() { # goal TEXT MET
 mode_concurrent() {
   local dir="$WORK/concurrent" agents=$((CALLS + 10)) ramp_s t0 rss0 rss_peak=0 rss cpu0 cpu1
   local w0 w1 p_drops sip_drops uas_drops hz media connected callers_pid steady_start steady_end
+  local relayed0 relayed1
   start_parley "$dir" "$agents" || { FAILED=1; return; }
   hz=$(getconf CLK_TCK)
   ramp_s=$(((CALLS + CPS - 1) / CPS))
@@ -239,14 +248,15 @@ mode_concurrent() {
   steady_start=$((t0 + ramp_s + 3))
   steady_end=$((t0 + HOLD_S - 2))
   while [ "$SECONDS" -lt "$steady_start" ]; do sleep 0.2; done
-  cpu0=$(cpu_ticks "$P_PID"); w0=$(date +%s.%N)
+  # The same order at both ends, so the status request's delay shifts both counts alike.
+  cpu0=$(cpu_ticks "$P_PID"); w0=$(date +%s.%N); relayed0=$(relayed_packets)
   connected=$(count "$dir/parley.log" "connected to agent")
   while [ "$SECONDS" -lt "$steady_end" ]; do
     rss=$(rss_kib "$P_PID")
     [ "$rss" -gt "$rss_peak" ] && rss_peak=$rss
     sleep 1
   done
-  cpu1=$(cpu_ticks "$P_PID"); w1=$(date +%s.%N)
+  cpu1=$(cpu_ticks "$P_PID"); w1=$(date +%s.%N); relayed1=$(relayed_packets)
   read -r p_drops sip_drops < <(sock_drops "$P_PID" "$SIP")
   read -r uas_drops _ < <(sock_drops "$UAS_PID")
   wait "$callers_pid"
@@ -260,25 +270,39 @@ rows=list(csv.reader(open(sys.argv[1]),delimiter=";")); print(rows[-1][rows[0].i
   media=$(stop_parley "$dir")
   stop_sipp_uas
   GOALS="$dir/goals.txt" python3 - "$CALLS" "$C_OK" "$C_FAIL" "$connected" "$cpu0" "$cpu1" "$w0" "$w1" "$hz" \
-      "$rss0" "$rss_peak" "$p_drops" "$total_cpu" "$uas_drops" "$sip_drops" $media >"$dir/summary.txt" <<'EOF'
+      "$rss0" "$rss_peak" "$p_drops" "$total_cpu" "$uas_drops" "$sip_drops" \
+      "${relayed0:--}" "${relayed1:--}" $media >"$dir/summary.txt" <<'EOF'
 import sys
 a = sys.argv[1:]
 calls, ok, fail, connected = int(a[0]), int(a[1]), int(a[2]), int(a[3])
 cpu0, cpu1, w0, w1, hz = int(a[4]), int(a[5]), float(a[6]), float(a[7]), int(a[8])
 rss0, rss_peak, drops, total_cpu = int(a[9]), int(a[10]), int(a[11]), int(a[12])
 uas_drops, sip_drops = int(a[13]), int(a[14])
-media = [int(x) for x in a[15:19]] if len(a) >= 19 else [0, 0, 0, 0]
+relayed0, relayed1 = a[15], a[16]  # packets_relayed from GET /api/status, "-" if unread
+media = [int(x) for x in a[17:21]] if len(a) >= 21 else [0, 0, 0, 0]
 win = w1 - w0
 cpu = (cpu1 - cpu0) / hz
-# In the steady window each connected call relays 50 packets/s each way.
+# Expected: in the steady window each connected call relays 50 packets/s each way.
 pps = connected * 100.0
+expected = pps * win
+# Actual: what Parley relayed in the window (the agents' echo socket drops some, so fewer).
+actual = None
+if relayed0.isdigit() and relayed1.isdigit() and int(relayed1) > int(relayed0):
+    actual = int(relayed1) - int(relayed0)
+packets = actual if actual is not None else expected
+us = 1e6 * cpu / packets if packets else 0
 lines = [
     "concurrent: %d calls held, %d ok, %d failed (%.2f%%), %d connected to an agent at the window start"
     % (calls, ok, fail, 100.0 * max(fail, 0) / calls, connected),
-    "  steady window %.1f s: Parley CPU %.2f s = %.1f%% of one core; %.0f relayed packets/s expected"
-    % (win, cpu, 100.0 * cpu / win, pps),
-    "  Parley CPU per relayed packet (steady window, all CPU counted): %.2f us"
-    % (1e6 * cpu / (pps * win) if pps and win else 0),
+    "  steady window %.1f s: Parley CPU %.2f s = %.1f%% of one core; %s"
+    % (win, cpu, 100.0 * cpu / win,
+       "%.0f packets/s relayed (GET /api/status), %.0f expected (%.1f%% fewer)"
+       % (actual / win, pps, 100.0 * (1 - actual / expected) if expected else 0)
+       if actual is not None and win else "%.0f relayed packets/s expected" % pps),
+    "  Parley CPU per relayed packet (steady window, all CPU counted): %.2f us%s"
+    % (us, " over the %d packets relayed" % actual if actual is not None else
+       " over the EXPECTED packets: GET /api/status could not be read (%s, %s), so this is"
+       " optimistic by the packets the agents' echo socket dropped" % (relayed0, relayed1)),
     "  whole run: Parley CPU %.2f s, media %d received, %d sent, %d relayed, %d dropped: %.2f us per relayed packet, %.2f ms per call"
     % (total_cpu / hz, media[0], media[1], media[2], media[3],
        1e6 * total_cpu / hz / media[2] if media[2] else 0, 1e3 * total_cpu / hz / calls),
@@ -289,8 +313,10 @@ lines = [
        media[0], uas_drops, 200.0 * uas_drops / media[2] if media[2] else 0),
     "  SIP messages dropped at Parley's SIP socket (receive buffer full): %d" % sip_drops,
 ]
+if actual is not None:  # the figure runs before /api/status gave, for comparison
+    lines.insert(3, "  (per expected packet, as before: %.2f us)" % (1e6 * cpu / expected if expected else 0))
 print("\n".join(lines))
-us = 1e6 * cpu / (pps * win) if pps and win else 1e9
+us = us if packets else 1e9
 kib = (rss_peak - rss0) / connected if connected else 1e9
 import os
 with open(os.environ["GOALS"], "w") as g:
