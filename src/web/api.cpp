@@ -525,7 +525,8 @@ Response Api::serverStatus(const Request& request) {
   } else {
     spdlog::debug("web: /api/status: no call counters (voice not running or no answer)");
   }
-  return json(request, http::status::ok, {{"media", std::move(media)}, {"calls", std::move(calls)}});
+  return json(request, http::status::ok,
+              {{"media", std::move(media)}, {"calls", std::move(calls)}});
 }
 
 Response Api::getInteraction(const Request& request, std::string_view id) {

@@ -614,8 +614,8 @@ TEST_F(CallbackApi, StatusGivesTheMediaAndCallCounters) {
                             .packets_sent = 4'900'000'000,
                             .packets_relayed = 4'800'000'000,
                             .packets_dropped = 7};
-    s.calls = CallCounters{.active = 1000, .started = 1200, .rejected = 3, .ended = 200,
-                           .agent_legs = 1100};
+    s.calls = CallCounters{
+        .active = 1000, .started = 1200, .rejected = 3, .ended = 200, .agent_legs = 1100};
     return s;
   };
   make(std::move(services));
