@@ -12,8 +12,9 @@ packages=(
   libre-dev sip-tester baresip-core linphone-cli
   # Media (src/media): librem for G.711, WAV, tones and DTMF detection; espeak-ng for spoken
   # prompts; libsamplerate to bring 22050 Hz speech and any-rate WAV prompts to 8 kHz; sox
-  # makes and measures the test tones of the voice integration tests.
-  librem-dev libespeak-ng-dev espeak-ng-data libsamplerate0-dev sox
+  # makes and measures the test tones of the voice integration tests; liburing for the media
+  # thread's RTP sockets (one io_uring_enter for many packets, src/media/rtp_ring.h).
+  librem-dev libespeak-ng-dev espeak-ng-data libsamplerate0-dev sox liburing-dev
   # HTTP API (src/web): Boost.Beast is header-only in libboost-dev; SQLite is the default store.
   libboost-dev libsqlite3-dev
   # The customer widget's browser test (tests/ui) drives Debian's Chromium with playwright-core.
