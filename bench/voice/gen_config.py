@@ -41,6 +41,7 @@ def main():
         "  rtp_ports: {min: %d, max: %d}" % (rtp_min, rtp_max),
         "  codecs: [pcmu, pcma]",
         "  rtp_timeout: 60s",
+        "  io: %s" % os.environ.get("MEDIA_IO", "auto"),
         "  recordings_dir: %s" % os.path.join(out, "recordings"),
         "  tts: {voice: en-us, cache_dir: %s}" % os.path.join(out, "tts"),
         "queues:",

@@ -38,6 +38,7 @@ RATES="${RATES:-25 50 100 150 200}" # setup-rate: calls/s tried in turn
 STEP_S="${STEP_S:-10}"             # setup-rate: seconds of calls per rate
 TALK_MS="${TALK_MS:-2000}"          # setup-rate: time on the line after pressing 1
 CALLS="${CALLS:-1000}"              # concurrent: calls held at once
+export MEDIA_IO="${MEDIA_IO:-auto}" # media.io of Parley's config: auto, io_uring or epoll
 CPS="${CPS:-50}"                    # concurrent: calls/s while ramping up
 HOLD_S="${HOLD_S:-45}"              # concurrent: each call's time on the line after pressing 1
 LAT_CALLS="${LAT_CALLS:-50}"        # latency: agents measured (callers waiting in the queue)

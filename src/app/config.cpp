@@ -646,7 +646,19 @@ void ConfigParser::store(const YAML::Node& node, const std::string& path, StoreC
 void ConfigParser::media(const YAML::Node& node, const std::string& path, MediaConfig& m) {
   keys(node, path,
        {"rtp_address", "advertised_address", "rtp_ports", "codecs", "rtp_timeout", "recordings_dir",
-        "tts", "music_on_hold"});
+        "tts", "music_on_hold", "io"});
+  field(node, path, "io", [&](const YAML::Node& n, const std::string& p) {
+    const std::string io = lower(scalar(n, p));
+    if (io == "auto") {
+      m.io = MediaConfig::Io::Auto;
+    } else if (io == "io_uring") {
+      m.io = MediaConfig::Io::IoUring;
+    } else if (io == "epoll") {
+      m.io = MediaConfig::Io::Epoll;
+    } else {
+      fail(n, p, "unknown value \"" + io + "\" (expected auto, io_uring or epoll)");
+    }
+  });
   field(node, path, "rtp_address", [&](const YAML::Node& n, const std::string& p) {
     m.rtp_address = config_detail::ipAddress(*this, n, p);
   });

@@ -127,6 +127,9 @@ struct MediaConfig {
   std::string tts_cache_dir = "./cache/tts";
   int tts_words_per_minute = 160;  // espeak-ng speaking rate, 80..450
   std::string music_on_hold;  // WAV path; empty: a generated tone pattern
+  // How RTP sockets are served: auto (io_uring, else epoll), io_uring (or fail), epoll.
+  enum class Io : std::uint8_t { Auto, IoUring, Epoll };
+  Io io = Io::Auto;
 };
 
 // A routing queue plus the voice-only options of callers waiting in it.

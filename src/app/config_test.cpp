@@ -182,6 +182,8 @@ TEST(Config, WrongTypesAreErrors) {
   EXPECT_EQ(onlyError("queues: sales\n").text, "test.yaml:1: queues: expected a list of queues");
   EXPECT_EQ(onlyError("media:\n  codecs: [pcmu, opus]\n").text,
             "test.yaml:2: media.codecs[1]: unknown codec \"opus\" (expected pcmu or pcma)");
+  EXPECT_EQ(onlyError("media:\n  io: uring\n").text,
+            "test.yaml:2: media.io: unknown value \"uring\" (expected auto, io_uring or epoll)");
   EXPECT_EQ(onlyError("media:\n  recordings_dir:\n").text,
             "test.yaml:2: media.recordings_dir: has no value");
   EXPECT_EQ(onlyError("media:\n  tts: {words_per_minute: 900}\n").path,
@@ -189,6 +191,13 @@ TEST(Config, WrongTypesAreErrors) {
   EXPECT_EQ(onlyError("- a\n- b\n").text,
             "test.yaml:1: (top level): expected a mapping (key: "
             "value pairs)");
+}
+
+TEST(Config, MediaIoChoosesHowRtpSocketsAreServed) {
+  EXPECT_EQ(parse("").config->media.io, MediaConfig::Io::Auto);
+  EXPECT_EQ(parse("media: {io: epoll}\n").config->media.io, MediaConfig::Io::Epoll);
+  EXPECT_EQ(parse("media: {io: IO_URING}\n").config->media.io, MediaConfig::Io::IoUring);
+  EXPECT_EQ(parse("media: {io: auto}\n").config->media.io, MediaConfig::Io::Auto);
 }
 
 TEST(Config, SpeakingRateOfTextToSpeech) {

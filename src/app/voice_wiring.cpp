@@ -30,6 +30,9 @@ media::MediaEngineConfig toMediaConfig(const MediaConfig& m) {
     c.codecs.push_back(codec == Codec::Pcmu ? media::Codec::Pcmu : media::Codec::Pcma);
   }
   c.rtp_timeout = m.rtp_timeout;
+  c.io = m.io == MediaConfig::Io::IoUring ? media::MediaIo::IoUring
+         : m.io == MediaConfig::Io::Epoll ? media::MediaIo::Epoll
+                                          : media::MediaIo::Auto;
   return c;
 }
 

@@ -10,6 +10,7 @@
 
 #include "media/rtp_g711.h"
 #include "media/rtp_libre.h"
+#include "media/rtp_ring.h"
 #include "media/rtp_stream.h"
 #include "media/sdp_negotiation.h"
 
@@ -28,10 +29,24 @@ constexpr std::int32_t kMaxTimestampJump = 10 * kSampleRate;
 constexpr std::uint64_t kDisconnectQuietMs = 500;
 // Room for the largest datagram read (as libre's own UDP reader); longer ones are cut short.
 constexpr std::size_t kReceiveBufferSize = 8192;
+// io_uring: a wake-up that handled more completions than this switches the engine from waking
+// per packet to collecting every kRingPollMs; a collection that finds fewer than
+// kRingWakeBelow switches back. Between the two, the loop neither spins nor wakes per packet.
+constexpr std::size_t kRingPollAbove = 32;
+constexpr std::size_t kRingWakeBelow = 8;
+constexpr std::uint64_t kRingPollMs = 1;
+// Collections per wake-up (each one io_uring_enter): the last submits what the one before
+// queued; bounded so that a flood cannot hold the loop.
+constexpr int kRingRounds = 8;
+constexpr unsigned kRingBuffers = 4096;
+// A send's tag: the stream it is for, whether it relays a packet, whether it is a second try.
+constexpr std::uint64_t kTagRelayed = std::uint64_t{1} << 60;
+constexpr std::uint64_t kTagRetried = std::uint64_t{1} << 59;
+constexpr std::uint64_t kTagStream = kTagRetried - 1;
 
 }  // namespace
 
-struct MediaEngine::Impl {
+struct MediaEngine::Impl final : RtpRingHandler {
   MediaEngineConfig config;
   MediaEvents events;
   SdpParams sdp;
@@ -39,6 +54,17 @@ struct MediaEngine::Impl {
   std::uint16_t port_min = 0;  // even
   std::uint16_t port_max = 0;
   std::uint16_t next_port = 0;  // where the port search starts (rotates)
+
+  // Declared before the streams: a stream cancels its receive on the ring as it closes.
+  std::unique_ptr<RtpRing> ring;
+  StreamSlots ring_streams;  // the streams by their ring tags
+  bool ring_collecting = false;  // under load: collected by ring_timer, not woken per packet
+  tmr ring_timer{};
+  // The received datagram being handled, while it lies in a ring buffer: a relay sends it from
+  // there (sendRelayed) and the buffer is then the send's.
+  const mbuf* ring_packet = nullptr;
+  std::uint16_t ring_packet_buffer = 0;
+  bool ring_packet_taken = false;
 
   std::unordered_map<StreamId, std::unique_ptr<Stream>> streams;
   // The streams the pacing tick has work for: playing, looping or sending a key. Added when
@@ -72,8 +98,10 @@ struct MediaEngine::Impl {
   ~Impl() {
     tmr_cancel(&pace_timer);
     tmr_cancel(&defer_timer);
+    tmr_cancel(&ring_timer);
     for (auto& [id, s] : streams) unbridgeStream(*s);
     streams.clear();
+    if (ring && !ring_collecting) fd_close(ring->notifyFd());
   }
 
   Stream* find(StreamId id) const {
@@ -129,10 +157,22 @@ struct MediaEngine::Impl {
       sa_set_port(&local, port);
       if (udp_listen(s.udp.out(), &local, nullptr, nullptr) != 0) continue;
       s.fd = udp_sock_fd(s.udp.get(), sa_af(&local));
-      // Our reader in place of libre's, which allocates an 8 KiB buffer per datagram (and
-      // shrinks it): relaying then allocates nothing per packet. libre still owns the socket
-      // and stops watching it when it closes it.
-      if (fd_listen(s.fd, FD_READ, &Impl::onReadable, &s) != 0) continue;
+      if (ring) {
+        // The ring reads it; libre only owns (and closes) the socket.
+        fd_close(s.fd);
+        if (!s.slots) {
+          s.ring_tag = ring_streams.add(&s);
+          s.slots = &ring_streams;
+        }
+        if (!ring->receive(s.fd, s.ring_tag)) continue;
+        ring->flush();  // armed now, not at the next wake-up: the peer may send at once
+        s.ring = ring.get();
+      } else if (fd_listen(s.fd, FD_READ, &Impl::onReadable, &s) != 0) {
+        // Our reader in place of libre's, which allocates an 8 KiB buffer per datagram (and
+        // shrinks it): relaying then allocates nothing per packet. libre still owns the socket
+        // and stops watching it when it closes it.
+        continue;
+      }
       s.local_port = port;
       return true;
     }
@@ -324,6 +364,9 @@ struct MediaEngine::Impl {
 
   static void onPace(void* arg) {
     auto* self = static_cast<Impl*>(arg);
+    // Relayed packets still queued on the ring go out before anything the tick sends at once
+    // (a key sent into a bridge keeps its place after the audio before it).
+    if (self->ring) self->ring->flush();
     const std::uint64_t now = tmr_jiffies();
     const std::uint64_t due_total = (now - self->pace_start_ms) / kTickMs + 1;
     std::uint64_t due = due_total > self->ticks_done ? due_total - self->ticks_done : 0;
@@ -371,6 +414,95 @@ struct MediaEngine::Impl {
         s->timed_out = true;
         defer({EventKind::Timeout, s->id, 0, 0, 0, DtmfSource::Rfc4733});
       }
+    }
+  }
+
+  // --- the ring (io_uring) ---------------------------------------------------------------------
+
+  static void onRingNotify(int /*flags*/, void* arg) {
+    auto* self = static_cast<Impl*>(arg);
+    self->ring->clearNotify();
+    self->ringCycle();
+  }
+
+  static void onRingTimer(void* arg) {
+    auto* self = static_cast<Impl*>(arg);
+    self->ringCycle();
+    if (self->ring_collecting) tmr_start(&self->ring_timer, kRingPollMs, &Impl::onRingTimer, self);
+  }
+
+  // Collects until a round finds nothing (that round submitted what the one before queued),
+  // then chooses how the next batch is waited for: woken by the eventfd, or collected by a timer
+  // while packets keep coming (a millisecond's worth per io_uring_enter instead of one).
+  void ringCycle() {
+    std::size_t total = 0;
+    for (int round = 0; round < kRingRounds; ++round) {
+      const std::size_t n = ring->poll(*this);
+      total += n;
+      if (n == 0) break;
+    }
+    ring->flush();  // a flood ended the rounds with sends still queued
+    if (!ring_collecting && total > kRingPollAbove) {
+      fd_close(ring->notifyFd());
+      ring_collecting = true;
+      tmr_start(&ring_timer, kRingPollMs, &Impl::onRingTimer, this);
+    } else if (ring_collecting && total < kRingWakeBelow) {
+      // Woken again from here; work that arrived since the last round has signalled the
+      // eventfd (it is not read here), so the loop wakes at once for it.
+      ring_collecting = false;
+      tmr_cancel(&ring_timer);
+      if (fd_listen(ring->notifyFd(), FD_READ, &Impl::onRingNotify, this) != 0) {
+        spdlog::error("media: cannot watch the io_uring eventfd; collecting every {} ms", kRingPollMs);
+        ring_collecting = true;
+      }
+    }
+  }
+
+  void onPacket(RingPacket& p) override {
+    Stream* s = ring_streams.find(p.tag);
+    if (!s) {  // closed while its datagram was on the way
+      ring->release(p.buffer);
+      return;
+    }
+    mbuf mb{};
+    mb.buf = p.data;
+    mb.size = p.size;
+    mb.end = p.size;
+    if (!s->connected && p.from) {
+      sa src{};
+      if (sa_set_sa(&src, p.from) == 0) connectIfFromRemote(*s, src);
+    }
+    ring_packet = &mb;
+    ring_packet_buffer = p.buffer;
+    ring_packet_taken = false;
+    receive(*s, &mb);
+    ring_packet = nullptr;
+    if (!ring_packet_taken) ring->release(p.buffer);
+  }
+
+  bool onSent(std::uint64_t tag, std::uint16_t buffer, int result) override {
+    if (result >= 0) {
+      ++stats.packets_sent;
+      if (tag & kTagRelayed) ++stats.packets_relayed;
+      return false;
+    }
+    // As send(): a connected socket reports an earlier ICMP error (the peer's port was closed
+    // a moment) on the next send instead of sending it. Once more.
+    if (result == -ECONNREFUSED && !(tag & kTagRetried)) {
+      Stream* s = find(tag & kTagStream);
+      if (s && s->connected && ring->sendAgain(s->fd, buffer, tag | kTagRetried)) return true;
+    }
+    return false;
+  }
+
+  void onReceiveEnded(std::uint64_t tag, int result) override {
+    Stream* s = ring_streams.find(tag);
+    if (!s) return;
+    if (result != 0 && result != -ENOBUFS && result != -ECONNREFUSED) {
+      spdlog::debug("media: stream {}: receive ended ({}); again", s->id, std::strerror(-result));
+    }
+    if (!ring->receive(s->fd, s->ring_tag)) {
+      spdlog::error("media: stream {}: cannot receive again on the io_uring", s->id);
     }
   }
 
@@ -457,7 +589,27 @@ struct MediaEngine::Impl {
     if (!dst->may_send) return;
     // mb's position is the payload, after the received header: the new header is written over
     // the old one, so the packet is relayed without copying or allocating.
-    if (send(*dst, marker, ts, mb)) ++stats.packets_relayed;
+    sendRelayed(*dst, marker, dst->pt, ts, mb);
+  }
+
+  // Sends a packet relayed from the bridge peer: from the ring buffer it arrived in, queued on
+  // the ring (counted when the send completes), or at once without a ring.
+  void sendRelayed(Stream& dst, bool marker, std::uint8_t pt, std::uint32_t ts, mbuf* mb) {
+    if (!ring || mb != ring_packet || ring_packet_taken) {
+      if (send(dst, marker, pt, ts, mb)) ++stats.packets_relayed;
+      return;
+    }
+    if (mb->pos < RTP_HEADER_SIZE) return;
+    mb->pos -= RTP_HEADER_SIZE;
+    const std::size_t start = mb->pos;
+    if (rtp_encode(dst.rtp.get(), false, marker, pt, ts, mb) != 0) return;
+    mb->pos = start;
+    const sockaddr* to = dst.connected ? nullptr : &dst.remote.u.sa;
+    const socklen_t to_len = dst.connected ? 0 : dst.remote.len;
+    if (ring->send(dst.fd, ring_packet_buffer, mbuf_buf(mb), mbuf_get_left(mb), to, to_len,
+                   dst.id | kTagRelayed)) {
+      ring_packet_taken = true;
+    }
   }
 
   Stream* relayTarget(const Stream& s) const {
@@ -492,9 +644,7 @@ struct MediaEngine::Impl {
     if (s.skip_event && hdr.ts == s.skip_event_ts) return;  // pressed for the IVR, not the peer
     bool marker = hdr.m;
     const std::uint32_t ts = relayTimestamp(*dst, hdr, tmr_jiffies(), &marker);
-    if (send(*dst, marker, static_cast<std::uint8_t>(dst->telephone_event_pt), ts, mb)) {
-      ++stats.packets_relayed;
-    }
+    sendRelayed(*dst, marker, static_cast<std::uint8_t>(dst->telephone_event_pt), ts, mb);
   }
 
   // RFC 4733: one report per event; an event is identified by its RTP timestamp (all packets
@@ -563,11 +713,26 @@ MediaEngine::Created MediaEngine::create(MediaEngineConfig config, MediaEvents e
   impl->sdp.telephone_event_pt = config.telephone_event_pt;
   impl->config = std::move(config);
   impl->events = std::move(events);
+  if (impl->config.io != MediaIo::Epoll) {
+    RtpRing::Created ring = RtpRing::create(kRingBuffers);
+    if (!ring.ring && impl->config.io == MediaIo::IoUring) {
+      return {nullptr, "io_uring is not available: " + ring.error};
+    }
+    if (!ring.ring) {
+      spdlog::warn("media: io_uring is not available ({}); RTP sockets are watched by epoll", ring.error);
+    } else if (fd_listen(ring.ring->notifyFd(), FD_READ, &Impl::onRingNotify, impl.get()) != 0) {
+      return {nullptr, "cannot watch the io_uring eventfd"};
+    } else {
+      impl->ring = std::move(ring.ring);
+      spdlog::debug("media: RTP sockets on io_uring ({} buffers)", kRingBuffers);
+    }
+  }
   impl->frame = MemRef<mbuf>(mbuf_alloc(RTP_HEADER_SIZE + kFrameSamples));
   impl->received = MemRef<mbuf>(mbuf_alloc(kReceiveBufferSize));
   if (!impl->frame || !impl->received) return {nullptr, "out of memory"};
   tmr_init(&impl->pace_timer);
   tmr_init(&impl->defer_timer);
+  tmr_init(&impl->ring_timer);
   impl->pace_start_ms = tmr_jiffies();
   tmr_start(&impl->pace_timer, kTickMs, &Impl::onPace, impl.get());
   return {std::unique_ptr<MediaEngine>(new MediaEngine(std::move(impl))), {}};
@@ -743,6 +908,8 @@ std::optional<Codec> MediaEngine::codecOf(StreamId stream) const {
 MediaStats MediaEngine::stats() const {
   MediaStats out = impl_->stats;
   out.streams_open = impl_->streams.size();
+  out.io_uring = impl_->ring != nullptr;
+  if (impl_->ring) out.io_enters = impl_->ring->stats().enters;
   return out;
 }
 

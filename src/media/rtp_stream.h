@@ -10,14 +10,72 @@
 #include "media/media_engine.h"
 #include "media/recorder.h"
 #include "media/rtp_libre.h"
+#include "media/rtp_ring.h"
 
 namespace parley::media {
 
 enum class StreamState : std::uint8_t { Offered, Negotiated, Failed };
+
+struct Stream;
+
+// The ring's tags for streams: a slot and its generation, found by indexing (a hash lookup per
+// packet cost 6% of the relay), and a completion still on its way for a closed stream names a
+// slot whose generation has moved on.
+class StreamSlots {
+ public:
+  std::uint64_t add(Stream* s) {
+    std::uint32_t index;
+    if (free_.empty()) {
+      index = static_cast<std::uint32_t>(entries_.size());
+      entries_.emplace_back();
+    } else {
+      index = free_.back();
+      free_.pop_back();
+    }
+    Entry& e = entries_[index];
+    e.stream = s;
+    e.generation = (e.generation + 1) & kGenerationMask;
+    return std::uint64_t{e.generation} << 32 | index;
+  }
+  Stream* find(std::uint64_t tag) const {
+    const auto index = static_cast<std::uint32_t>(tag);
+    if (index >= entries_.size()) return nullptr;
+    const Entry& e = entries_[index];
+    return e.generation == (tag >> 32) ? e.stream : nullptr;
+  }
+  void remove(std::uint64_t tag) {
+    const auto index = static_cast<std::uint32_t>(tag);
+    if (index >= entries_.size() || entries_[index].generation != (tag >> 32)) return;
+    entries_[index].stream = nullptr;
+    entries_[index].generation = (entries_[index].generation + 1) & kGenerationMask;
+    free_.push_back(index);
+  }
+
+ private:
+  static constexpr std::uint32_t kGenerationMask = (1u << 29) - 1;  // tags stay below 2^61
+  struct Entry {
+    Stream* stream = nullptr;
+    std::uint32_t generation = 0;
+  };
+  std::vector<Entry> entries_;
+  std::vector<std::uint32_t> free_;
+};
 enum class SendMode : std::uint8_t { Silent, Playing, Looping, Relaying };
 
 struct Stream {
+  Stream() = default;
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  // The ring's receive holds the socket open: it is cancelled before `udp` closes it.
+  ~Stream() {
+    if (ring && fd >= 0) ring->stopReceiving(fd);
+    if (slots) slots->remove(ring_tag);
+  }
+
   MediaEngine::Impl* engine = nullptr;  // the owner; outlives the stream
+  RtpRing* ring = nullptr;              // the engine's, if its sockets go through io_uring
+  StreamSlots* slots = nullptr;         // with `ring`: where ring_tag finds this stream
+  std::uint64_t ring_tag = 0;
   StreamId id = 0;
   MemRef<struct rtp_sock> rtp;  // libre's RTP header state (SSRC, sequence); no sockets
   MemRef<udp_sock> udp;          // the stream's one socket, on local_port
