@@ -6,14 +6,19 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstddef>
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
@@ -1018,6 +1023,50 @@ TEST_P(MediaEngineTest, RelayCostPerPacketWithManyBridges) {
 TEST_P(MediaEngineTest, StatsSayWhichIoServesTheSockets) {
   const MediaStats s = onLoop([&] { return engine().stats(); });
   EXPECT_EQ(s.io_uring, GetParam() == MediaIo::IoUring);
+}
+
+// Where io_uring is refused (a container's default seccomp profile answers io_uring_setup with
+// EPERM; kernel.io_uring_disabled does the same), `auto` serves the sockets with epoll and
+// relays as before, and `io_uring` fails to start with a reason. In a child process: the filter
+// cannot be taken back.
+void refuseIoUringSetup() {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) std::_Exit(10);
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) std::_Exit(11);
+}
+
+// The child's checks; its exit code says which failed.
+int ioUringRefusedChild() {
+  refuseIoUringSetup();
+  LoopThread loop;
+  Reported reported;
+  MediaEngineConfig config;
+  config.rtp_port_min = 30000;
+  config.rtp_port_max = 39999;
+  config.io = MediaIo::IoUring;
+  MediaEngine::Created refused = loop.run([&] { return MediaEngine::create(config, reported.handlers()); });
+  if (refused.engine || refused.error.find("io_uring is not available") == std::string::npos) return 2;
+  config.io = MediaIo::Auto;
+  MediaEngine::Created created = loop.run([&] { return MediaEngine::create(config, reported.handlers()); });
+  if (!created.engine || loop.run([&] { return created.engine->stats().io_uring; })) return 3;
+  Peer caller, agent;
+  auto a = loop.run([&] { return created.engine->acceptOffer(caller.offer("0", false)); });
+  auto c = loop.run([&] { return created.engine->acceptOffer(agent.offer("0", false)); });
+  if (!loop.run([&] { return created.engine->bridge(a.stream, c.stream); })) return 4;
+  if (!relaysWithin(caller, portOf(a.sdp), agent, 2s)) return 5;
+  loop.run([&] { created.engine.reset(); });
+  return 0;
+}
+
+TEST(MediaEngineIo, WithoutIoUringAutoFallsBackToEpollAndIoUringRefusesToStart) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(std::_Exit(ioUringRefusedChild()), ::testing::ExitedWithCode(0), "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Io, MediaEngineTest, ::testing::Values(MediaIo::IoUring, MediaIo::Epoll),
