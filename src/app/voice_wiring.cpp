@@ -770,7 +770,8 @@ web::ServerStatus VoiceService::status(std::chrono::milliseconds timeout) {
                                    .packets_received = m->packets_received,
                                    .packets_sent = m->packets_sent,
                                    .packets_relayed = m->packets_relayed,
-                                   .packets_dropped = m->packets_dropped};
+                                   .packets_dropped = m->packets_dropped,
+                                   .io_uring = m->io_uring};
   } else if (media_asked) {
     spdlog::debug("status: the media thread did not answer within {} ms", timeout.count());
   }

@@ -511,7 +511,8 @@ Response Api::serverStatus(const Request& request) {
              {"packets_received", m->packets_received},
              {"packets_sent", m->packets_sent},
              {"packets_relayed", m->packets_relayed},
-             {"packets_dropped", m->packets_dropped}};
+             {"packets_dropped", m->packets_dropped},
+             {"io", m->io_uring ? "io_uring" : "epoll"}};
   } else {
     spdlog::debug("web: /api/status: no media counters (voice not running or no answer)");
   }

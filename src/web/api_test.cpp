@@ -613,7 +613,8 @@ TEST_F(CallbackApi, StatusGivesTheMediaAndCallCounters) {
                             .packets_received = 5'000'000'001,
                             .packets_sent = 4'900'000'000,
                             .packets_relayed = 4'800'000'000,
-                            .packets_dropped = 7};
+                            .packets_dropped = 7,
+                            .io_uring = true};
     s.calls = CallCounters{
         .active = 1000, .started = 1200, .rejected = 3, .ended = 200, .agent_legs = 1100};
     return s;
@@ -626,7 +627,7 @@ TEST_F(CallbackApi, StatusGivesTheMediaAndCallCounters) {
   EXPECT_EQ(json::parse(res.body()),
             json::parse(R"({"media": {"streams_open": 2000, "packets_received": 5000000001,
                                       "packets_sent": 4900000000, "packets_relayed": 4800000000,
-                                      "packets_dropped": 7},
+                                      "packets_dropped": 7, "io": "io_uring"},
                             "calls": {"active": 1000, "started": 1200, "rejected": 3,
                                       "ended": 200, "agent_legs": 1100}})"));
 }

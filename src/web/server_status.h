@@ -17,6 +17,7 @@ struct MediaCounters {
   std::uint64_t packets_sent = 0;      // RTP packets sent: relayed, prompts, music, keys
   std::uint64_t packets_relayed = 0;   // received on a bridged stream and sent on its peer
   std::uint64_t packets_dropped = 0;   // malformed, unknown payload type, closed stream
+  bool io_uring = false;               // the RTP sockets go through io_uring (else epoll)
 };
 
 // The voice controller's calls: those in progress now and counters since start.

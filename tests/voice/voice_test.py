@@ -542,6 +542,8 @@ def test_rfc4733_menu_longest_idle_and_media(h):
     check(status == 200, "GET /api/status: %s %r" % (status, body))
     check(body["calls"]["active"] == 1 and body["calls"]["agent_legs"] >= 1, "status %r" % body)
     check(body["media"]["streams_open"] >= 2, "status %r" % body)
+    # This kernel allows io_uring: media.io auto uses it (the fallback has its own unit test).
+    check(body["media"]["io"] == "io_uring", "status %r" % body)
     status, _ = h.api("/api/status", "1001", "demo1001")
     check(status == 403, "an agent reading /api/status got %s (want 403)" % status)
     talk_and_check_media(h, caller, a2, "1002")
