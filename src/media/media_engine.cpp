@@ -27,8 +27,10 @@ constexpr std::int32_t kMaxTimestampJump = 10 * kSampleRate;
 // sending from another address (a NAT rebinding, a phone that moved without a re-INVITE) is
 // heard again; it is connected again at its next packet from the negotiated address.
 constexpr std::uint64_t kDisconnectQuietMs = 500;
-// Room for the largest datagram read (as libre's own UDP reader); longer ones are cut short.
-constexpr std::size_t kReceiveBufferSize = 8192;
+// The longest RTP datagram taken (G.711 up to 120 ms per packet), on either kind of socket
+// service; longer ones are dropped and counted.
+constexpr std::size_t kMaxDatagram = RtpRing::kMaxDatagram;
+constexpr std::size_t kReceiveBufferSize = kMaxDatagram + 1;  // one more: a longer one shows
 // io_uring: a wake-up that handled more completions than this switches the engine from waking
 // per packet to collecting every kRingPollMs; a collection that finds fewer than
 // kRingWakeBelow switches back. Between the two, the loop neither spins nor wakes per packet.
@@ -38,7 +40,9 @@ constexpr std::uint64_t kRingPollMs = 1;
 // Collections per wake-up (each one io_uring_enter): the last submits what the one before
 // queued; bounded so that a flood cannot hold the loop.
 constexpr int kRingRounds = 8;
-constexpr unsigned kRingBuffers = 4096;
+// 2 MiB of 1 KiB buffers: at 1,000 calls a millisecond's collection holds about 100 packets;
+// when all are out, receives wait in the sockets until buffers come back.
+constexpr unsigned kRingBuffers = 2048;
 // A send's tag: the stream it is for, whether it relays a packet, whether it is a second try.
 constexpr std::uint64_t kTagRelayed = std::uint64_t{1} << 60;
 constexpr std::uint64_t kTagRetried = std::uint64_t{1} << 59;
@@ -460,7 +464,11 @@ struct MediaEngine::Impl final : RtpRingHandler {
 
   void onPacket(RingPacket& p) override {
     Stream* s = ring_streams.find(p.tag);
-    if (!s) {  // closed while its datagram was on the way
+    if (!s || p.truncated) {  // closed while its datagram was on the way; too long
+      if (s) {
+        ++stats.packets_received;
+        ++stats.packets_dropped;
+      }
       ring->release(p.buffer);
       return;
     }
@@ -525,6 +533,11 @@ struct MediaEngine::Impl final : RtpRingHandler {
     src.len = sizeof src.u;
     const ssize_t n = ::recvfrom(s->fd, mb->buf, mb->size, 0, &src.u.sa, &src.len);
     if (n < 0) return;  // nothing after all, or an ICMP error reported on a connected socket
+    if (static_cast<std::size_t>(n) > kMaxDatagram) {
+      ++self.stats.packets_received;
+      ++self.stats.packets_dropped;
+      return;
+    }
     mb->pos = 0;
     mb->end = static_cast<std::size_t>(n);
     if (!s->connected) self.connectIfFromRemote(*s, src);

@@ -827,15 +827,17 @@ TEST_P(MediaEngineTest, GarbageDatagramsAreDroppedAndCounted) {
   const std::uint8_t bad_padding[13] = {0xa0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 200};
   peer.sendRaw(port, bad_padding, sizeof bad_padding);
   peer.sendRtp(port, {false, 99, 1, 1, 1, {1, 2, 3}});  // unknown payload type
-  peer.sendRtp(port, {false, 0, 2, 160, 1, std::vector<std::uint8_t>(160, 0xff)});
+  // Longer than any G.711 packet we take (120 ms at most), on either socket service.
+  peer.sendRtp(port, {false, 0, 2, 160, 1, std::vector<std::uint8_t>(1200, 0xff)});
+  peer.sendRtp(port, {false, 0, 3, 320, 1, std::vector<std::uint8_t>(960, 0xff)});  // 120 ms: taken
   MediaStats s;
   for (int i = 0; i < 200; ++i) {
     s = onLoop([&] { return engine().stats(); });
-    if (s.packets_received >= 6) break;
+    if (s.packets_received >= 7) break;
     std::this_thread::sleep_for(10ms);  // polling a counter with a bound, not synchronising
   }
-  EXPECT_EQ(s.packets_received, 6u);
-  EXPECT_EQ(s.packets_dropped, 5u);
+  EXPECT_EQ(s.packets_received, 7u);
+  EXPECT_EQ(s.packets_dropped, 6u);
 }
 
 // Random datagrams (some with a valid RTP version and our payload types, odd flags, CSRC counts

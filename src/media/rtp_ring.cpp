@@ -83,7 +83,8 @@ RtpRing::Created RtpRing::create(unsigned buffers) {
   if (const int err = io_uring_register_eventfd(r->ring_.get(), r->event_fd_); err < 0) {
     return {nullptr, std::string("registering the eventfd: ") + std::strerror(-err)};
   }
-  r->recv_msg_.msg_namelen = sizeof(sockaddr_storage);
+  r->recv_msg_.msg_namelen = sizeof(sockaddr_in6);  // every buffer reserves this much for it
+  static_assert(sizeof(io_uring_recvmsg_out) + sizeof(sockaddr_in6) + kMaxDatagram == kBufferSize);
   // The registered file table: as many slots as the process may open descriptors (the kernel's
   // limit for the table), capped; without it every operation looks its descriptor up.
   rlimit files{};

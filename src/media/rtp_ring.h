@@ -64,7 +64,10 @@ class RtpRingHandler {
 
 class RtpRing {
  public:
-  static constexpr std::size_t kBufferSize = 2048;
+  // Room for a G.711 packet of up to 120 ms after the receive's header and source address
+  // (1024 - 16 - 28 bytes); longer datagrams arrive cut short, marked `truncated`.
+  static constexpr std::size_t kBufferSize = 1024;
+  static constexpr std::size_t kMaxDatagram = kBufferSize - 16 - 28;  // io_uring_recvmsg_out, sockaddr_in6
 
   struct Created {
     std::unique_ptr<RtpRing> ring;  // null when io_uring is not available (kernel, seccomp)
