@@ -183,15 +183,22 @@ struct MediaEngine::Impl final : RtpRingHandler {
     return false;
   }
 
-  // Sends the payload at mb's position (which must have room for a header before it) as the
-  // next RTP packet of `s`: libre's rtp_encode writes the header and moves the sequence on.
-  bool send(Stream& s, bool marker, std::uint32_t ts, mbuf* mb) { return send(s, marker, s.pt, ts, mb); }
-  bool send(Stream& s, bool marker, std::uint8_t pt, std::uint32_t ts, mbuf* mb) {
+  // Writes the header of the next RTP packet of `s` before mb's position (which must have room
+  // for it) and moves the position back to it: libre's rtp_encode moves the sequence on.
+  static bool writeHeader(Stream& s, bool marker, std::uint8_t pt, std::uint32_t ts, mbuf* mb) {
     if (mb->pos < RTP_HEADER_SIZE) return false;
     mb->pos -= RTP_HEADER_SIZE;
     const std::size_t start = mb->pos;
     if (rtp_encode(s.rtp.get(), false, marker, pt, ts, mb) != 0) return false;
     mb->pos = start;
+    return true;
+  }
+
+  // Sends the payload at mb's position (which must have room for a header before it) as the
+  // next RTP packet of `s`.
+  bool send(Stream& s, bool marker, std::uint32_t ts, mbuf* mb) { return send(s, marker, s.pt, ts, mb); }
+  bool send(Stream& s, bool marker, std::uint8_t pt, std::uint32_t ts, mbuf* mb) {
+    if (!writeHeader(s, marker, pt, ts, mb)) return false;
     if (s.connected) {
       const std::size_t len = mbuf_get_left(mb);
       ssize_t n = ::send(s.fd, mbuf_buf(mb), len, 0);
@@ -612,11 +619,7 @@ struct MediaEngine::Impl final : RtpRingHandler {
       if (send(dst, marker, pt, ts, mb)) ++stats.packets_relayed;
       return;
     }
-    if (mb->pos < RTP_HEADER_SIZE) return;
-    mb->pos -= RTP_HEADER_SIZE;
-    const std::size_t start = mb->pos;
-    if (rtp_encode(dst.rtp.get(), false, marker, pt, ts, mb) != 0) return;
-    mb->pos = start;
+    if (!writeHeader(dst, marker, pt, ts, mb)) return;
     const sockaddr* to = dst.connected ? nullptr : &dst.remote.u.sa;
     const socklen_t to_len = dst.connected ? 0 : dst.remote.len;
     if (ring->send(dst.fd, ring_packet_buffer, mbuf_buf(mb), mbuf_get_left(mb), to, to_len,
@@ -922,7 +925,6 @@ MediaStats MediaEngine::stats() const {
   MediaStats out = impl_->stats;
   out.streams_open = impl_->streams.size();
   out.io_uring = impl_->ring != nullptr;
-  if (impl_->ring) out.io_enters = impl_->ring->stats().enters;
   return out;
 }
 

@@ -106,7 +106,6 @@ struct MediaStats {
   std::uint64_t packets_relayed = 0;  // received on a bridged stream and sent on its peer
   std::uint64_t packets_dropped = 0;  // malformed, unknown payload type, or for a closed stream
   bool io_uring = false;              // the sockets go through io_uring (else libre's epoll)
-  std::uint64_t io_enters = 0;        // io_uring_enter calls made (io_uring only)
 };
 
 class MediaEngine {

@@ -162,14 +162,13 @@ void RtpRing::stopReceiving(int fd) {
   if (fd < 0) return;
   io_uring_sqe* e = sqe();
   if (!e) return;
-  // Every request on this descriptor (its receive; sends have been issued by the flush below).
+  // Every request on this descriptor: its receive (queued sends go out first, in this submit).
   const bool fixed = isRegistered(fd);
   io_uring_prep_cancel_fd(e, fixed ? fixed_of_fd_[fd] : fd,
                           IORING_ASYNC_CANCEL_ALL | (fixed ? IORING_ASYNC_CANCEL_FD_FIXED : 0));
   io_uring_sqe_set_data64(e, userData(kCancel, 0));
   // Submitted and the deferred work run at once: the cancelled receive lets go of the socket
   // now, so that its port is free as soon as the caller closes it (completions wait for poll).
-  ++stats_.enters;
   (void)io_uring_submit_and_get_events(ring_.get());
   unregisterFile(fd);
 }
@@ -227,12 +226,10 @@ void RtpRing::release(std::uint16_t buffer) {
 
 void RtpRing::flush() {
   if (io_uring_sq_ready(ring_.get()) == 0) return;
-  ++stats_.enters;
   (void)io_uring_submit(ring_.get());
 }
 
 std::size_t RtpRing::poll(RtpRingHandler& handler) {
-  ++stats_.enters;
   (void)io_uring_submit_and_get_events(ring_.get());
   std::size_t handled = 0;
   // Handlers queue sends and may stop receives (which submits), never reap: walking the queue
@@ -275,7 +272,6 @@ std::size_t RtpRing::poll(RtpRingHandler& handler) {
       if (buffer < buffers_ && !handler.onSent(slots_[buffer].tag, buffer, res)) release(buffer);
     }
   }
-  stats_.completions += handled;
   return handled;
 }
 

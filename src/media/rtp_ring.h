@@ -103,8 +103,6 @@ class RtpRing {
   void flush();
 
   struct Stats {
-    std::uint64_t enters = 0;        // io_uring_enter calls made by poll() and flush()
-    std::uint64_t completions = 0;
     std::uint64_t buffers_out = 0;   // buffers held by handlers or sends now
     std::uint64_t files_registered = 0;  // sockets in the registered file table now
   };

@@ -15,6 +15,7 @@
 namespace parley::media {
 
 enum class StreamState : std::uint8_t { Offered, Negotiated, Failed };
+enum class SendMode : std::uint8_t { Silent, Playing, Looping, Relaying };
 
 struct Stream;
 
@@ -60,7 +61,6 @@ class StreamSlots {
   std::vector<Entry> entries_;
   std::vector<std::uint32_t> free_;
 };
-enum class SendMode : std::uint8_t { Silent, Playing, Looping, Relaying };
 
 struct Stream {
   Stream() = default;
