@@ -376,8 +376,13 @@ struct MediaEngine::Impl final : RtpRingHandler {
   static void onPace(void* arg) {
     auto* self = static_cast<Impl*>(arg);
     // Relayed packets still queued on the ring go out before anything the tick sends at once
-    // (a key sent into a bridge keeps its place after the audio before it).
-    if (self->ring) self->ring->flush();
+    // (a key sent into a bridge keeps its place after the audio before it); while woken by the
+    // eventfd, the tick also collects, a safety net under ringCycle()'s own check.
+    if (self->ring && !self->ring_collecting) {
+      self->ringCycle();
+    } else if (self->ring) {
+      self->ring->flush();
+    }
     const std::uint64_t now = tmr_jiffies();
     const std::uint64_t due_total = (now - self->pace_start_ms) / kTickMs + 1;
     std::uint64_t due = due_total > self->ticks_done ? due_total - self->ticks_done : 0;
@@ -447,17 +452,21 @@ struct MediaEngine::Impl final : RtpRingHandler {
   // while packets keep coming (a millisecond's worth per io_uring_enter instead of one).
   void ringCycle() {
     std::size_t total = 0;
-    for (int round = 0; round < kRingRounds; ++round) {
+    bool drained = false;
+    for (int round = 0; round < kRingRounds && !drained; ++round) {
       const std::size_t n = ring->poll(*this);
       total += n;
-      if (n == 0) break;
+      drained = n == 0;
     }
     ring->flush();  // a flood ended the rounds with sends still queued
-    if (!ring_collecting && total > kRingPollAbove) {
+    // Work still waiting (more than the rounds took, or kept back by the kernel) does not
+    // signal the eventfd again: it is collected by the timer.
+    const bool waiting = !drained || ring->hasWork();
+    if (!ring_collecting && (total > kRingPollAbove || waiting)) {
       fd_close(ring->notifyFd());
       ring_collecting = true;
       tmr_start(&ring_timer, kRingPollMs, &Impl::onRingTimer, this);
-    } else if (ring_collecting && total < kRingWakeBelow) {
+    } else if (ring_collecting && total < kRingWakeBelow && !waiting) {
       // Woken again from here; work that arrived since the last round has signalled the
       // eventfd (it is not read here), so the loop wakes at once for it.
       ring_collecting = false;

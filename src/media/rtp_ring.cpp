@@ -2,6 +2,7 @@
 
 #include <liburing.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -227,6 +228,11 @@ void RtpRing::release(std::uint16_t buffer) {
 void RtpRing::flush() {
   if (io_uring_sq_ready(ring_.get()) == 0) return;
   (void)io_uring_submit(ring_.get());
+}
+
+bool RtpRing::hasWork() const {
+  pollfd p{ring_->ring_fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 1;
 }
 
 std::size_t RtpRing::poll(RtpRingHandler& handler) {

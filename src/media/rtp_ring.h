@@ -101,6 +101,11 @@ class RtpRing {
   std::size_t poll(RtpRingHandler& handler);
   // Submits what is queued, collecting nothing.
   void flush();
+  // Whether completions or the kernel's deferred work are waiting (one poll() of the ring).
+  // The eventfd fires when such work starts waiting, not while it still waits: the kernel runs
+  // a bounded number of deferred items per io_uring_enter and keeps the rest for the next one,
+  // without signalling again. Check this before relying on the eventfd to wake for it.
+  bool hasWork() const;
 
   struct Stats {
     std::uint64_t buffers_out = 0;   // buffers held by handlers or sends now
