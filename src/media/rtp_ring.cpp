@@ -179,10 +179,7 @@ bool RtpRing::send(int fd, std::uint16_t buffer, const std::uint8_t* data, std::
   if (fd < 0 || buffer >= buffers_ || to_len > sizeof(sockaddr_storage)) return false;
   const std::uint8_t* base = memory_ + std::size_t{buffer} * kBufferSize;
   if (data < base || data + size > base + kBufferSize) return false;
-  io_uring_sqe* e = sqe();
-  if (!e) return false;
   SendSlot& slot = slots_[buffer];
-  slot.tag = tag;
   slot.iov = {const_cast<std::uint8_t*>(data), size};
   slot.to_address = to != nullptr;
   if (to) {
@@ -192,13 +189,8 @@ bool RtpRing::send(int fd, std::uint16_t buffer, const std::uint8_t* data, std::
     slot.msg.msg_namelen = to_len;
     slot.msg.msg_iov = &slot.iov;
     slot.msg.msg_iovlen = 1;
-    io_uring_prep_sendmsg(e, fd, &slot.msg, 0);
-  } else {
-    io_uring_prep_send(e, fd, data, size, 0);
   }
-  target(e, fd);
-  io_uring_sqe_set_data64(e, userData(kSend, buffer));
-  return true;
+  return sendAgain(fd, buffer, tag);
 }
 
 bool RtpRing::sendAgain(int fd, std::uint16_t buffer, std::uint64_t tag) {
