@@ -480,11 +480,7 @@ struct MediaEngine::Impl final : RtpRingHandler {
 
   void onPacket(RingPacket& p) override {
     Stream* s = ring_streams.find(p.tag);
-    if (!s || p.truncated) {  // closed while its datagram was on the way; too long
-      if (s) {
-        ++stats.packets_received;
-        ++stats.packets_dropped;
-      }
+    if (!s) {  // closed while its datagram was on the way
       ring->release(p.buffer);
       return;
     }
@@ -492,14 +488,12 @@ struct MediaEngine::Impl final : RtpRingHandler {
     mb.buf = p.data;
     mb.size = p.size;
     mb.end = p.size;
-    if (!s->connected && p.from) {
-      sa src{};
-      if (sa_set_sa(&src, p.from) == 0) connectIfFromRemote(*s, src);
-    }
+    sa src{};
+    const bool have_src = p.from && sa_set_sa(&src, p.from) == 0;
     ring_packet = &mb;
     ring_packet_buffer = p.buffer;
     ring_packet_taken = false;
-    receive(*s, &mb);
+    arrived(*s, &mb, p.truncated, have_src ? &src : nullptr);
     ring_packet = nullptr;
     if (!ring_packet_taken) ring->release(p.buffer);
   }
@@ -549,15 +543,22 @@ struct MediaEngine::Impl final : RtpRingHandler {
     src.len = sizeof src.u;
     const ssize_t n = ::recvfrom(s->fd, mb->buf, mb->size, 0, &src.u.sa, &src.len);
     if (n < 0) return;  // nothing after all, or an ICMP error reported on a connected socket
-    if (static_cast<std::size_t>(n) > kMaxDatagram) {
-      ++self.stats.packets_received;
-      ++self.stats.packets_dropped;
-      return;
-    }
     mb->pos = 0;
     mb->end = static_cast<std::size_t>(n);
-    if (!s->connected) self.connectIfFromRemote(*s, src);
-    self.receive(*s, mb);
+    self.arrived(*s, mb, static_cast<std::size_t>(n) > kMaxDatagram, &src);
+  }
+
+  // A datagram for `s` from either socket service (`src`: where it came from, if known): one
+  // longer than kMaxDatagram is counted and dropped; otherwise the socket may be connected to
+  // the peer and the packet is handled.
+  void arrived(Stream& s, mbuf* mb, bool too_long, const sa* src) {
+    if (too_long) {
+      ++stats.packets_received;
+      ++stats.packets_dropped;
+      return;
+    }
+    if (!s.connected && src) connectIfFromRemote(s, *src);
+    receive(s, mb);
   }
 
   void receive(Stream& s, mbuf* mb) {
