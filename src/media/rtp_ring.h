@@ -11,8 +11,8 @@
 //   send completes, unless the handler sends it again.
 // - Waking: the ring runs with DEFER_TASKRUN (the kernel's receive work runs inside our
 //   io_uring_enter, batched), and an eventfd registered with it becomes readable when work is
-//   waiting: watch notifyFd() in the event loop, then call poll().
-//
+//   waiting: watch notifyFd() in the event loop, then call poll(); the eventfd does not fire
+//   again for work the kernel kept back, so ask hasWork() before waiting on it again.
 // - Descriptors: a socket given to receive() is also put in the ring's table of registered files
 //   (while there is room), so that its receives and sends skip the kernel's per-operation file
 //   lookup; stopReceiving() takes it out again.
