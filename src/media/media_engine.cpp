@@ -488,8 +488,8 @@ struct MediaEngine::Impl final : RtpRingHandler {
     mb.buf = p.data;
     mb.size = p.size;
     mb.end = p.size;
-    sa src{};
-    const bool have_src = p.from && sa_set_sa(&src, p.from) == 0;
+    sa src{};  // only needed to connect: not parsed per packet once connected
+    const bool have_src = !s->connected && p.from && sa_set_sa(&src, p.from) == 0;
     ring_packet = &mb;
     ring_packet_buffer = p.buffer;
     ring_packet_taken = false;
